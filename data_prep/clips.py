@@ -1,0 +1,271 @@
+"""Clips in the tennis-tracking-assignment layout: discovery, frame reading and label parsing.
+
+Layout::
+
+    ROOT/game1/clip1/0000.jpg 0001.jpg ... labels.csv
+    ROOT/game1/Clip2/0000.jpg ...           Label.csv      (TrackNet variant)
+
+Two label formats are read, both into full-resolution float pixel coordinates:
+
+* the assignment's ``labels.csv``: ``file name,code,x,y,q`` with integers, blank x/y when code == 0;
+* TrackNet's ``Label.csv``: ``File Name,Visibility Class,X,Y,Trajectory Pattern`` with floats like ``628.0``.
+
+Codes: 0 = no ball in frame, 1 = easy, 2 = hard to see, 3 = occluded. An absent ball has x = y = -1, as the
+assignment's metric expects. Every problem with the input raises :class:`DataError` naming the file and, for
+label files, the line.
+"""
+from __future__ import annotations
+
+import csv
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+FULL_SIZE = (1280, 720)  # (width, height) of the assignment's frames
+CODES = (0, 1, 2, 3)
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+LABEL_FILES = ("labels.csv", "Label.csv")
+ASSIGNMENT_HEADER = ("file name", "code", "x", "y", "q")
+
+
+class DataError(ValueError):
+    """Bad input data; the message starts with ``path[:line]:``."""
+
+    def __init__(self, path: Path | str, message: str, line: int | None = None):
+        where = f"{path}:{line}" if line is not None else f"{path}"
+        super().__init__(f"{where}: {message}")
+        self.path, self.line = Path(path), line
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Per-frame ground truth of one clip.
+
+    codes: (n,) int64 in 0..3
+    xy:    (n, 2) float64 ball centre in pixels of the frames they describe; -1 where code == 0
+    traj:  (n,) int64 trajectory pattern (0 flying, 1 hit, 2 bounce) or -1 when unknown
+    """
+
+    codes: np.ndarray
+    xy: np.ndarray
+    traj: np.ndarray
+
+    def __post_init__(self):
+        n = len(self.codes)
+        assert self.xy.shape == (n, 2) and self.traj.shape == (n,), "codes, xy and traj must describe the same frames"
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    @property
+    def visible(self) -> np.ndarray:
+        """(n,) bool: the ball is in the frame (codes 1, 2 and 3; occluded balls count as present)."""
+        return self.codes > 0
+
+    def scaled(self, factor: float) -> Labels:
+        """The same labels for frames resized by ``factor``; absent balls keep x = y = -1."""
+        xy = np.where(self.visible[:, None], self.xy * factor, -1.0)
+        return Labels(self.codes, xy, self.traj)
+
+    @classmethod
+    def absent(cls, n: int) -> Labels:
+        return cls(np.zeros(n, np.int64), np.full((n, 2), -1.0), np.full(n, -1, np.int64))
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One clip folder: its frames in order and, when labelled, their labels."""
+
+    game: int
+    clip: int
+    path: Path
+    frames: tuple[Path, ...]
+    labels: Labels | None
+    size: tuple[int, int]  # (width, height) of the frames
+
+    @property
+    def name(self) -> str:
+        return f"game{self.game}_clip{self.clip}"
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+
+def _number(name: str, prefix: str) -> int | None:
+    match = re.fullmatch(rf"{prefix}(\d+)", name, flags=re.IGNORECASE)
+    return int(match.group(1)) if match else None
+
+
+def frame_paths(clip_dir: Path) -> list[Path]:
+    """Image files of a clip ordered by their frame number; the numbering must run 0, 1, 2, ... without holes."""
+    clip_dir = Path(clip_dir)
+    if not clip_dir.is_dir():
+        raise DataError(clip_dir, "clip folder does not exist")
+    numbered = []
+    for path in clip_dir.iterdir():
+        if path.suffix.lower() in IMAGE_SUFFIXES and path.stem.isdigit():
+            numbered.append((int(path.stem), path))
+    if not numbered:
+        raise DataError(clip_dir, "empty clip folder: no numbered frames (0000.jpg, 0001.jpg, ...)")
+    numbered.sort()
+    for expected, (number, path) in enumerate(numbered):
+        if number != expected:
+            if number == expected - 1:
+                raise DataError(path, f"frame number {number} appears twice")
+            missing = f"{expected:04d}" + (f" .. {number - 1:04d}" if number - 1 > expected else "")
+            raise DataError(clip_dir, f"missing frame {missing} in the numbering (next present is {path.name})")
+    return [path for _, path in numbered]
+
+
+def read_frame(path: Path) -> np.ndarray:
+    """Decode one image as RGB uint8 (H, W, 3); corrupt or truncated files raise :class:`DataError`."""
+    data = np.fromfile(path, dtype=np.uint8)
+    if data.size == 0:
+        raise DataError(path, "empty image file")
+    if path.suffix.lower() in (".jpg", ".jpeg") and not _has_jpeg_end(data):
+        raise DataError(path, "truncated or corrupt JPEG (no end-of-image marker)")
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if image is None:
+        raise DataError(path, "unreadable or corrupt image")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def _has_jpeg_end(data: np.ndarray) -> bool:
+    # Encoders may pad after the end-of-image marker (FF D9); a truncated file has none near its end.
+    tail = data[-64:].tobytes()
+    return data[:2].tobytes() == b"\xff\xd8" and b"\xff\xd9" in tail
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    """(width, height) of an image file."""
+    height, width = read_frame(path).shape[:2]
+    return width, height
+
+
+def _cell_float(path: Path, line: int, column: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise DataError(path, f"{column} is not a number: {text!r}", line) from None
+    if not np.isfinite(value):
+        raise DataError(path, f"{column} is not finite: {text!r}", line)
+    return value
+
+
+def read_labels(path: Path, frame_names: list[str], size: tuple[int, int]) -> Labels:
+    """Parse ``labels.csv`` or ``Label.csv`` for the frames ``frame_names`` of size ``(width, height)``.
+
+    The format is recognised by the header; columns are taken by position (file name, code, x, y, extra) so
+    header spellings like ``x-coordinate`` work too. Rows must list the frames in order, one row each.
+    """
+    path = Path(path)
+    width, height = size
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        rows = list(csv.reader(f))
+    if not rows:
+        raise DataError(path, "empty label file", 1)
+    header = [cell.strip().lower() for cell in rows[0]]
+    if len(header) < 4 or not header[0].startswith("file"):
+        raise DataError(path, f"unrecognised header {rows[0]!r}; expected 'file name,code,x,y,q' "
+                              "or 'File Name,Visibility Class,X,Y,Trajectory Pattern'", 1)
+    body = [(number, row) for number, row in enumerate(rows[1:], start=2) if any(cell.strip() for cell in row)]
+    if len(body) != len(frame_names):
+        raise DataError(path, f"{len(body)} label rows for {len(frame_names)} frames in {path.parent}")
+    n = len(body)
+    codes, xy, traj = np.zeros(n, np.int64), np.full((n, 2), -1.0), np.full(n, -1, np.int64)
+    for i, (line, row) in enumerate(body):
+        cells = [cell.strip() for cell in row] + [""] * (5 - len(row))
+        if Path(cells[0]).name != frame_names[i]:
+            raise DataError(path, f"row names {cells[0]!r} but frame {i} is {frame_names[i]!r}", line)
+        try:
+            code = int(float(cells[1]))
+        except ValueError:
+            raise DataError(path, f"code is not a number: {cells[1]!r}", line) from None
+        if code not in CODES or float(cells[1]) != code:
+            raise DataError(path, f"code {cells[1]!r} outside 0..3", line)
+        codes[i] = code
+        if cells[4]:
+            traj[i] = int(_cell_float(path, line, "trajectory pattern", cells[4]))
+        if code == 0:
+            continue
+        if not cells[2] or not cells[3]:
+            raise DataError(path, f"blank x/y for a visible ball (code {code})", line)
+        x, y = _cell_float(path, line, "x", cells[2]), _cell_float(path, line, "y", cells[3])
+        if not (0 <= x <= width and 0 <= y <= height):
+            raise DataError(path, f"ball at ({x}, {y}) outside the {width}x{height} frame (code {code})", line)
+        xy[i] = x, y
+    return Labels(codes, xy, traj)
+
+
+def write_labels(path: Path, labels: Labels, frame_names: list[str]) -> None:
+    """Write labels in the assignment's ``labels.csv`` format (floats kept to 3 decimals, blank when absent)."""
+    assert len(frame_names) == len(labels), "one label row per frame"
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(ASSIGNMENT_HEADER)
+        for name, code, (x, y), q in zip(frame_names, labels.codes, labels.xy, labels.traj):
+            cells = ["", ""] if code == 0 else [_fmt(x), _fmt(y)]
+            writer.writerow([name, int(code), *cells, "" if q < 0 else int(q)])
+    tmp.replace(path)
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.3f}".rstrip("0").rstrip(".")
+
+
+def load_clip(clip_dir: Path, game: int = 0, clip: int = 0, require_labels: bool = False) -> Clip:
+    """Read one clip folder; labels are optional unless ``require_labels``."""
+    clip_dir = Path(clip_dir)
+    frames = frame_paths(clip_dir)
+    size = image_size(frames[0])
+    label_path = next((clip_dir / name for name in LABEL_FILES if (clip_dir / name).is_file()), None)
+    if label_path is None and require_labels:
+        raise DataError(clip_dir, f"no label file ({' or '.join(LABEL_FILES)})")
+    labels = read_labels(label_path, [p.name for p in frames], size) if label_path else None
+    return Clip(game, clip, clip_dir, tuple(frames), labels, size)
+
+
+def discover_clips(root: Path, games: list[int] | None = None, *, require_labels: bool = True,
+                   skip_broken: bool = False) -> list[Clip]:
+    """All clips under ``root/gameG/clipC`` (case-insensitive names), sorted by game then clip number.
+
+    ``games`` restricts to those game numbers; asking for a game that is not there is an error.
+    ``skip_broken`` (training only) logs and skips a clip whose frames or labels are bad; evaluation keeps the
+    default and fails on the first problem.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(root, "data folder does not exist")
+    game_dirs = {n: p for p in root.iterdir() if p.is_dir() and (n := _number(p.name, "game")) is not None}
+    if games is not None:
+        missing = sorted(set(games) - set(game_dirs))
+        if missing:
+            raise DataError(root, f"no folder for game(s) {missing}; found games {sorted(game_dirs)}")
+        game_dirs = {n: game_dirs[n] for n in games}
+    clips = []
+    for game in sorted(game_dirs):
+        clip_dirs = {n: p for p in game_dirs[game].iterdir() if p.is_dir() and (n := _number(p.name, "clip")) is not None}
+        for number in sorted(clip_dirs):
+            try:
+                clips.append(load_clip(clip_dirs[number], game, number, require_labels=require_labels))
+            except DataError as error:
+                if not skip_broken:
+                    raise
+                log.warning("skipping broken clip: %s", error)
+    if not clips:
+        raise DataError(root, "no clips found (expected ROOT/gameG/clipC/0000.jpg ...)")
+    return clips
+
+
+def check_stack_length(clip: Clip, stack: int) -> None:
+    """A clip must hold at least one full stack of consecutive frames."""
+    if len(clip) < stack:
+        raise DataError(clip.path, f"clip has {len(clip)} frames, shorter than the stack of {stack}")

@@ -1,0 +1,41 @@
+"""The embedded default data set: synthetic broadcast tennis rendered by the project itself, deterministically.
+
+Used whenever no ``--data`` is given. Splits are by game, never by frame (adjacent frames are near duplicates):
+games 1-2 are the held-out test games (``evaluate.py --games 1 2``), game 3 validates, games 4-10 train.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EmbeddedSpec:
+    root: Path = Path("data") / "synthetic"
+    games: int = 10
+    clips: int = 3
+    frames: int = 120
+    seed: int = 0
+    test_games: tuple[int, ...] = (1, 2)
+    val_games: tuple[int, ...] = (3,)
+
+    @property
+    def train_games(self) -> tuple[int, ...]:
+        held_out = set(self.test_games) | set(self.val_games)
+        return tuple(g for g in range(1, self.games + 1) if g not in held_out)
+
+
+EMBEDDED = EmbeddedSpec()
+
+
+def ensure_embedded(spec: EmbeddedSpec = EMBEDDED, workers: int = 2) -> Path:
+    """Render the embedded data set where it is missing or incomplete (rendering resumes clip by clip)."""
+    from data_prep.synth import render_dataset
+
+    log.info("embedded synthetic data set at %s", spec.root)
+    render_dataset(spec.root, games=spec.games, clips=spec.clips, seed=spec.seed, frames=spec.frames,
+                   workers=workers)
+    return spec.root

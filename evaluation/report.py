@@ -1,0 +1,98 @@
+"""Score tracks against labelled clips: one printed line per clip, ``SiBaTrAcc: 0.xxxx`` last, a JSON report.
+
+Shared by ``evaluate.py`` for saved predictions and for the tracker, so both print and write the same thing.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+
+from data_prep.clips import Clip, DataError, read_frame
+from evaluation.metrics import DEFAULT_TOLERANCE_PX, Report, running_sibatracc, score_clip
+from evaluation.predictions import Track, write_track
+from evaluation.visualize import VideoSink, draw_probability, draw_track
+
+log = logging.getLogger(__name__)
+
+
+def gt_track(clip: Clip) -> Track:
+    if clip.labels is None:
+        raise DataError(clip.path, "clip has no labels; evaluation needs labels.csv or Label.csv")
+    return Track(clip.labels.codes, clip.labels.xy)
+
+
+def iter_frames(clip: Clip) -> Iterable[np.ndarray]:
+    return (read_frame(path) for path in clip.frames)
+
+
+def score_tracks(clips: list[Clip], tracks: Callable[[Clip], Track], out: Path | None = None,
+                 tolerance: float = DEFAULT_TOLERANCE_PX, visualize: bool = False,
+                 probability: Callable[[Clip], Iterable[np.ndarray]] | None = None,
+                 extra: dict | None = None, echo: Callable[[str], None] = print) -> Report:
+    """Score ``tracks(clip)`` on every clip (never skipping one), print per-clip lines, write the report.
+
+    out: folder for ``report.json``, the predictions csv and, with ``visualize``, ``{clip}.mp4`` overlays and,
+    when ``probability`` is given, ``{clip}_prob.mp4`` probability videos.
+    """
+    report = Report(tolerance=tolerance)
+    for clip in clips:
+        gt, track = gt_track(clip), tracks(clip)
+        if len(track) != len(clip):
+            raise DataError(clip.path, f"tracker returned {len(track)} frames for a clip of {len(clip)}")
+        score = score_clip(clip.name, gt.codes, gt.xy, track.codes, track.xy, tolerance)
+        report.clips.append(score)
+        s = score.summary()
+        echo(f"{clip.name:>16s}  frames {s['frames']:5d}  SiBaTrAcc {s['sibatracc']:.4f}  "
+             f"P {s['precision']:.3f}  R {s['recall']:.3f}  F1 {s['f1']:.3f}  err {s['mean_error_px']:.2f}px")
+        if out is not None:
+            write_track(Path(out) / "predictions" / f"{clip.name}.csv", track)
+            if visualize:
+                frames = draw_track(iter_frames(clip), track, gt, running_sibatracc(score.errors))
+                write_video(Path(out) / "videos" / f"{clip.name}.mp4", frames)
+                if probability is not None:
+                    write_video(Path(out) / "videos" / f"{clip.name}_prob.mp4",
+                                draw_probability(iter_frames(clip), probability(clip)))
+    if out is not None:
+        write_report(Path(out) / "report.json", report, extra)
+    echo(f"SiBaTrAcc: {report.sibatracc:.4f}")
+    return report
+
+
+def write_video(path: Path, frames: Iterable[np.ndarray], fps: float = 30.0) -> None:
+    with VideoSink(path, fps) as sink:
+        for frame in frames:
+            sink.write(frame)
+
+
+def write_report(path: Path, report: Report, extra: dict | None = None) -> None:
+    """JSON with overall figures, every clip's figures and its per-frame errors; written atomically."""
+    data = {"overall": report.summary(), **(extra or {}),
+            "clips": [{**clip.summary(), "frame_errors": clip.errors.round(4).tolist()} for clip in report.clips]}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(_finite(data), indent=1, default=_json_default, allow_nan=False))
+    tmp.replace(path)
+
+
+def _finite(value):
+    """NaN (e.g. the mean error of a clip with no matched frame) becomes null so any JSON reader accepts it."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value)}")

@@ -1,0 +1,62 @@
+"""evaluate.py --predictions scores a folder with known errors to exactly the hand-computed SiBaTrAcc."""
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+import evaluate
+from data_prep.clips import Labels, write_labels
+from evaluation.predictions import Track, write_track
+from tests.test_metrics import ERRORS_A, GT_A_CODES, GT_A_XY, PRED_A_CODES, PRED_A_XY
+
+
+def write_clip(folder, codes, xy, size=(160, 90)):
+    folder.mkdir(parents=True)
+    names = [f"{i:04d}.jpg" for i in range(len(codes))]
+    for name in names:
+        cv2.imwrite(str(folder / name), np.full((size[1], size[0], 3), 90, np.uint8))
+    write_labels(folder / "labels.csv", Labels(np.array(codes), np.array(xy, float), np.full(len(codes), -1)), names)
+
+
+def test_scores_saved_predictions_exactly(tmp_path, capsys):
+    data, preds = tmp_path / "data", tmp_path / "preds"
+    write_clip(data / "game1" / "clip1", GT_A_CODES, GT_A_XY)
+    write_clip(data / "game2" / "clip1", [0] * 4, [(-1, -1)] * 4)
+    write_clip(data / "game3" / "clip1", [1] * 3, [(5, 5)] * 3)  # not asked for: must not be scored
+    write_track(preds / "game1_clip1.csv", Track(np.array(PRED_A_CODES), np.array(PRED_A_XY, float)))
+    write_track(preds / "game2_clip1.csv", Track(np.array([0, 1, 0, 0]), np.array([(-1, -1), (5, 5)] + [(-1, -1)] * 2,
+                                                                                 float)))
+    out = tmp_path / "out"
+    score = evaluate.main(["--data", str(data), "--games", "1", "2", "--predictions", str(preds), "--out", str(out)])
+
+    expected = ((1 - sum(ERRORS_A) / 40) + 0.75) / 2
+    assert score == pytest.approx(expected)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1] == f"SiBaTrAcc: {expected:.4f}"
+    assert sum("game" in line and "SiBaTrAcc" in line for line in lines) == 2
+    report = json.loads((out / "report.json").read_text())
+    assert report["overall"]["sibatracc"] == pytest.approx(expected)
+    assert [c["clip"] for c in report["clips"]] == ["game1_clip1", "game2_clip1"]
+    np.testing.assert_allclose(report["clips"][0]["frame_errors"], ERRORS_A, atol=1e-4)
+    assert report["clips"][0]["tp"] == 2 and report["clips"][1]["fp2"] == 1
+
+
+def test_missing_or_short_predictions_fail_loudly(tmp_path):
+    data, preds = tmp_path / "data", tmp_path / "preds"
+    write_clip(data / "game1" / "clip1", [0, 0, 0], [(-1, -1)] * 3)
+    with pytest.raises(ValueError, match="game1_clip1.csv: predictions file is missing"):
+        evaluate.main(["--data", str(data), "--predictions", str(preds), "--out", str(tmp_path / "o1")])
+    write_track(preds / "game1_clip1.csv", Track(np.zeros(2, int), np.full((2, 2), -1.0)))
+    with pytest.raises(ValueError, match="2 prediction rows for a clip of 3 frames"):
+        evaluate.main(["--data", str(data), "--predictions", str(preds), "--out", str(tmp_path / "o2")])
+
+
+def test_visualize_writes_overlay_video(tmp_path):
+    data, preds = tmp_path / "data", tmp_path / "preds"
+    write_clip(data / "game1" / "clip1", GT_A_CODES, GT_A_XY)
+    write_track(preds / "game1_clip1.csv", Track(np.array(PRED_A_CODES), np.array(PRED_A_XY, float)))
+    out = tmp_path / "out"
+    evaluate.main(["--data", str(data), "--predictions", str(preds), "--out", str(out), "--visualize"])
+    video = cv2.VideoCapture(str(out / "videos" / "game1_clip1.mp4"))
+    assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == len(GT_A_CODES)
