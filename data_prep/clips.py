@@ -10,6 +10,7 @@ Two label formats are read, both into full-resolution float pixel coordinates:
 * the assignment's ``labels.csv``: ``file name,code,x,y,q`` with integers, blank x/y when code == 0;
 * TrackNet's ``Label.csv``: ``File Name,Visibility Class,X,Y,Trajectory Pattern`` with floats like ``628.0``.
 
+Coordinates follow OpenCV's convention: the centre of pixel (i, j) is at x = i, y = j.
 Codes: 0 = no ball in frame, 1 = easy, 2 = hard to see, 3 = occluded. An absent ball has x = y = -1, as the
 assignment's metric expects. Every problem with the input raises :class:`DataError` naming the file and, for
 label files, the line.
@@ -17,6 +18,7 @@ label files, the line.
 from __future__ import annotations
 
 import csv
+import io
 import logging
 import re
 from dataclasses import dataclass
@@ -41,6 +43,15 @@ class DataError(ValueError):
         where = f"{path}:{line}" if line is not None else f"{path}"
         super().__init__(f"{where}: {message}")
         self.path, self.line = Path(path), line
+
+
+def scale_points(xy: np.ndarray, factor: float) -> np.ndarray:
+    """Map pixel coordinates to an image resized by ``factor``.
+
+    Coordinates follow OpenCV's convention (pixel i has its centre at i), so resizing maps x to (x + 0.5) * f - 0.5;
+    plain ``x * f`` would shift every point by half a pixel times (1 - f).
+    """
+    return (np.asarray(xy, np.float64) + 0.5) * factor - 0.5
 
 
 @dataclass(frozen=True)
@@ -70,7 +81,7 @@ class Labels:
 
     def scaled(self, factor: float) -> Labels:
         """The same labels for frames resized by ``factor``; absent balls keep x = y = -1."""
-        xy = np.where(self.visible[:, None], self.xy * factor, -1.0)
+        xy = np.where(self.visible[:, None], scale_points(self.xy, factor), -1.0)
         return Labels(self.codes, xy, self.traj)
 
     @classmethod
@@ -95,6 +106,17 @@ class Clip:
 
     def __len__(self) -> int:
         return len(self.frames)
+
+
+def _numbered(folder: Path, prefix: str) -> dict[int, Path]:
+    """Sub-folders named prefix<N> (any case) by N; two spellings of one number (clip1, Clip1) are an error."""
+    found: dict[int, Path] = {}
+    for path in sorted(folder.iterdir()):
+        if path.is_dir() and (n := _number(path.name, prefix)) is not None:
+            if n in found:
+                raise DataError(folder, f"{found[n].name} and {path.name} both number {prefix} {n}")
+            found[n] = path
+    return found
 
 
 def _number(name: str, prefix: str) -> int | None:
@@ -125,7 +147,10 @@ def frame_paths(clip_dir: Path) -> list[Path]:
 
 def read_frame(path: Path) -> np.ndarray:
     """Decode one image as RGB uint8 (H, W, 3); corrupt or truncated files raise :class:`DataError`."""
-    data = np.fromfile(path, dtype=np.uint8)
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError as error:
+        raise DataError(path, f"cannot read image: {error.strerror or error}") from None
     if data.size == 0:
         raise DataError(path, "empty image file")
     if path.suffix.lower() in (".jpg", ".jpeg") and not _has_jpeg_end(data):
@@ -166,8 +191,12 @@ def read_labels(path: Path, frame_names: list[str], size: tuple[int, int]) -> La
     """
     path = Path(path)
     width, height = size
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        rows = list(csv.reader(f))
+    raw = path.read_bytes()
+    try:
+        rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        raise DataError(path, f"not UTF-8 text ({error.reason} at byte {error.start})", line) from None
     if not rows:
         raise DataError(path, "empty label file", 1)
     header = [cell.strip().lower() for cell in rows[0]]
@@ -176,7 +205,8 @@ def read_labels(path: Path, frame_names: list[str], size: tuple[int, int]) -> La
                               "or 'File Name,Visibility Class,X,Y,Trajectory Pattern'", 1)
     body = [(number, row) for number, row in enumerate(rows[1:], start=2) if any(cell.strip() for cell in row)]
     if len(body) != len(frame_names):
-        raise DataError(path, f"{len(body)} label rows for {len(frame_names)} frames in {path.parent}")
+        line = body[len(frame_names)][0] if len(body) > len(frame_names) else (body[-1][0] if body else 1)
+        raise DataError(path, f"{len(body)} label rows for {len(frame_names)} frames in {path.parent}", line)
     n = len(body)
     codes, xy, traj = np.zeros(n, np.int64), np.full((n, 2), -1.0), np.full(n, -1, np.int64)
     for i, (line, row) in enumerate(body):
@@ -185,13 +215,16 @@ def read_labels(path: Path, frame_names: list[str], size: tuple[int, int]) -> La
             raise DataError(path, f"row names {cells[0]!r} but frame {i} is {frame_names[i]!r}", line)
         try:
             code = int(float(cells[1]))
-        except ValueError:
+        except (ValueError, OverflowError):
             raise DataError(path, f"code is not a number: {cells[1]!r}", line) from None
         if code not in CODES or float(cells[1]) != code:
             raise DataError(path, f"code {cells[1]!r} outside 0..3", line)
         codes[i] = code
         if cells[4]:
-            traj[i] = int(_cell_float(path, line, "trajectory pattern", cells[4]))
+            pattern = _cell_float(path, line, "trajectory pattern", cells[4])
+            if not 0 <= pattern <= 9:
+                raise DataError(path, f"trajectory pattern {cells[4]!r} outside 0..9", line)
+            traj[i] = int(pattern)
         if code == 0:
             continue
         if not cells[2] or not cells[3]:
@@ -244,7 +277,7 @@ def discover_clips(root: Path, games: list[int] | None = None, *, require_labels
     root = Path(root)
     if not root.is_dir():
         raise DataError(root, "data folder does not exist")
-    game_dirs = {n: p for p in root.iterdir() if p.is_dir() and (n := _number(p.name, "game")) is not None}
+    game_dirs = _numbered(root, "game")
     if games is not None:
         missing = sorted(set(games) - set(game_dirs))
         if missing:
@@ -252,7 +285,7 @@ def discover_clips(root: Path, games: list[int] | None = None, *, require_labels
         game_dirs = {n: game_dirs[n] for n in games}
     clips = []
     for game in sorted(game_dirs):
-        clip_dirs = {n: p for p in game_dirs[game].iterdir() if p.is_dir() and (n := _number(p.name, "clip")) is not None}
+        clip_dirs = _numbered(game_dirs[game], "clip")
         for number in sorted(clip_dirs):
             try:
                 clips.append(load_clip(clip_dirs[number], game, number, require_labels=require_labels))

@@ -1,0 +1,459 @@
+"""Importers: other real layouts -> the assignment layout ``ROOT/gameG/clipC/0000.jpg ... labels.csv``.
+
+Usage::
+
+    python -m data_prep.importers tracknet   SRC --out ROOT [--game G] [--clip C] [--max-frames N] [--copy]
+                                             [--blank-visible {absent,error}] [--overwrite]
+    python -m data_prep.importers tracknetv3 SRC --out ROOT [--game G] [--first-clip C] [--clips-per-game N]
+                                             [--rallies ID [ID ...]] [--max-frames N] [--truncate] [--overwrite]
+    python -m data_prep.importers video      SRC --out ROOT [--game G] [--clip C] [--max-frames N] [--copy]
+                                             [--overwrite]
+
+Kinds:
+
+* ``tracknet``: TrackNet tennis layout, ``gameN/ClipM/0000.jpg ... Label.csv`` (``File Name,Visibility Class,X,Y,
+  Trajectory Pattern``, floats, blank when absent). SRC may be the dataset root (game and clip numbers are kept), one
+  game folder (clip numbers kept; game from ``--game`` or the folder name) or one clip folder holding ``Label.csv``
+  (goes to ``--game``/``--clip``, default 1/1). Frames are hard-linked when possible, else copied (``--copy`` always
+  copies). A visible ball with blank x/y (the handball clip has two such rows) is imported as code 0 with a warning;
+  ``--blank-visible error`` refuses instead.
+* ``tracknetv3``: TrackNetV3 badminton, a folder of ``NNNNN.mp4`` + ``NNNNN.csv`` (``Frame,Ball,x,y``; Ball 0/1; x/y
+  normalised to 0..1 of the frame size; one row per decoded frame). Each rally becomes one clip, rallies in sorted
+  order numbered from ``--first-clip`` in game ``--game``, or ``--clips-per-game N`` clips per game on consecutive
+  games. Frames are decoded with OpenCV and written as JPEG (quality 95); pixel = normalised * frame size, which
+  undoes TrackNetV3's own normalisation (pixel / size) exactly, so no half-pixel shift is applied.
+  The csv must have exactly as many rows as the video decodes frames; ``--truncate`` instead keeps the common length
+  (with a warning). ``--max-frames N`` keeps the first N frames of each rally.
+* ``video``: one video file (mp4/avi/mov/mkv) or a folder of numbered frames -> one unlabelled clip (no labels.csv)
+  for inference, at the original size.
+
+Every clip is written into a hidden temporary folder next to its destination, read back with
+:func:`data_prep.clips.load_clip` and only then renamed into place, so an interrupted or failed import never leaves a
+half clip (a killed process may leave a hidden ``.clipC-*`` folder, which discovery ignores). An existing clip is
+never replaced without ``--overwrite``. A multi-clip import stops at the first bad clip; the clips before it stay.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+import os
+import re
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from data_prep.clips import (LABEL_FILES, DataError, Labels, frame_paths, image_size, load_clip, read_labels,
+                             write_labels)
+
+log = logging.getLogger(__name__)
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
+JPEG_QUALITY = 95
+
+
+# ---------------------------------------------------------------------------------------------------- shared pieces
+
+def iter_video_frames(path: Path, max_frames: int | None = None) -> Iterator[np.ndarray]:
+    """Decode a video frame by frame as RGB uint8 (H, W, 3), at most ``max_frames``.
+
+    An unreadable file or a video that decodes no frame raises :class:`DataError` (on the first ``next``).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(path, "video file does not exist")
+    capture = cv2.VideoCapture(str(path))
+    try:
+        if not capture.isOpened():
+            raise DataError(path, "cannot open video (not a video, or a codec OpenCV lacks)")
+        count = 0
+        while max_frames is None or count < max_frames:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            count += 1
+            yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+        if count == 0:
+            raise DataError(path, "video decodes no frames (empty, corrupt or unsupported codec)")
+    finally:
+        capture.release()
+
+
+def _write_jpeg(path: Path, rgb: np.ndarray) -> None:
+    ok, data = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    if not ok:
+        raise OSError(f"{path}: JPEG encoding failed")
+    data.tofile(path)
+
+
+def _place_frame(src: Path, dst: Path, link: bool) -> None:
+    """Hard-link ``src`` to ``dst`` when ``link`` and the file system allows it, else copy."""
+    if link:
+        try:
+            os.link(src, dst)
+            return
+        except OSError:  # another device, or a file system / kernel policy that forbids the link
+            pass
+    shutil.copyfile(src, dst)
+
+
+def _frame_name(index: int, suffix: str) -> str:
+    return f"{index:04d}{suffix.lower()}"
+
+
+def _numbered_dirs(folder: Path, prefix: str) -> dict[int, Path]:
+    """Sub-folders named ``prefix<N>`` (any case) by N; ``clip1`` and ``Clip1`` are the same clip."""
+    if not folder.is_dir():
+        return {}
+    return {int(m.group(1)): p for p in folder.iterdir()
+            if p.is_dir() and (m := re.fullmatch(rf"{prefix}(\d+)", p.name, flags=re.IGNORECASE))}
+
+
+def _clip_path(out: Path, game: int, clip: int) -> Path:
+    """Where clip ``clip`` of game ``game`` goes, reusing an existing ``GameN`` folder of another spelling."""
+    game_dir = _numbered_dirs(Path(out), "game").get(game, Path(out) / f"game{game}")
+    return game_dir / f"clip{clip}"
+
+
+def _check_free(out: Path, targets: Sequence[tuple[int, int]], overwrite: bool) -> None:
+    """Fail before writing anything when a target clip exists and ``overwrite`` is off."""
+    if overwrite:
+        return
+    taken = [_numbered_dirs(_clip_path(out, game, clip).parent, "clip").get(clip) for game, clip in targets]
+    taken = [str(path) for path in taken if path is not None]
+    if taken:
+        raise FileExistsError(f"clip(s) already exist: {', '.join(taken)}; pass --overwrite to replace them")
+
+
+@contextmanager
+def _atomic_clip(out: Path, game: int, clip: int, *, labelled: bool, overwrite: bool) -> Iterator[Path]:
+    """Yield an empty hidden folder to write one clip into; on success check it and rename it to ``gameG/clipC``.
+
+    Any exception (KeyboardInterrupt included) removes the folder, so no half clip is ever visible.
+    """
+    final = _clip_path(out, game, clip)
+    game_dir = final.parent
+    _check_free(out, [(game, clip)], overwrite)
+    new_game = not game_dir.exists()
+    game_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".clip{clip}-", dir=game_dir))
+    try:
+        yield tmp
+        load_clip(tmp, game, clip, require_labels=labelled)  # never publish a clip the data layer rejects
+        old = _numbered_dirs(game_dir, "clip").get(clip)
+        if old is not None:  # overwrite: move the old clip aside first so the rename below cannot collide
+            trash = Path(tempfile.mkdtemp(prefix=f".clip{clip}-old-", dir=game_dir))
+            old.rename(trash / old.name)
+            tmp.rename(final)
+            shutil.rmtree(trash)
+        else:
+            tmp.rename(final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if new_game and not any(game_dir.iterdir()):
+            game_dir.rmdir()
+        raise
+
+
+def _check_max_frames(max_frames: int | None) -> None:
+    if max_frames is not None and max_frames < 1:
+        raise ValueError(f"max_frames must be >= 1, not {max_frames}")
+
+
+def _head(labels: Labels, n: int) -> Labels:
+    return Labels(labels.codes[:n], labels.xy[:n], labels.traj[:n])
+
+
+# ---------------------------------------------------------------------------------------------------- tracknet
+
+def _tracknet_sources(src: Path, game: int | None, clip: int | None) -> list[tuple[int, int, Path]]:
+    """(game, clip, folder) for every clip under a TrackNet root, game folder or clip folder."""
+    if not src.is_dir():
+        raise DataError(src, "TrackNet source folder does not exist")
+    if any((src / name).is_file() for name in LABEL_FILES):
+        return [(1 if game is None else game, 1 if clip is None else clip, src)]
+    if clip is not None:
+        raise ValueError("--clip applies only when SRC is a single clip folder holding Label.csv")
+    games = _numbered_dirs(src, "game")
+    if games:
+        if game is not None:
+            raise ValueError("--game applies only when SRC is a single game or clip folder; a dataset root keeps "
+                             "its game numbers")
+        return [(g, c, path) for g in sorted(games) for c, path in sorted(_numbered_dirs(games[g], "clip").items())]
+    clips = _numbered_dirs(src, "clip")
+    if clips:
+        if game is None:
+            match = re.fullmatch(r"game(\d+)", src.name, flags=re.IGNORECASE)
+            game = int(match.group(1)) if match else 1
+        return [(game, c, path) for c, path in sorted(clips.items())]
+    raise DataError(src, "not a TrackNet clip (Label.csv), game (ClipM/) or dataset (gameN/) folder")
+
+
+def _relocated(error: DataError, path: Path) -> DataError:
+    """The same error, naming ``path`` instead of the temporary copy it was raised on."""
+    prefix = f"{error.path}:{error.line}: " if error.line is not None else f"{error.path}: "
+    return DataError(path, str(error).removeprefix(prefix), error.line)
+
+
+def _read_tracknet_labels(path: Path, names: list[str], size: tuple[int, int], scratch: Path,
+                          blank_visible: str) -> Labels:
+    """Read a TrackNet ``Label.csv``; with ``blank_visible='absent'`` rows with code 1..3 but blank x/y become 0."""
+    if blank_visible == "error":
+        return read_labels(path, names, size)
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        rows = list(csv.reader(f))
+    patched = 0
+    for line, row in enumerate(rows[1:], start=2):
+        cells = [cell.strip() for cell in row] + [""] * (4 - len(row))
+        try:
+            code = float(cells[1])
+        except ValueError:
+            continue  # read_labels reports it with the line
+        if code in (1, 2, 3) and (not cells[2] or not cells[3]):
+            log.warning("%s:%d: visible ball (code %s) with blank x/y imported as code 0", path, line, cells[1])
+            row[1] = "0"
+            patched += 1
+    if not patched:
+        return read_labels(path, names, size)
+    # Same lines as the source, so read_labels' line numbers still point into it.
+    copy = scratch / f".{path.name}.patched"
+    with open(copy, "w", newline="") as f:
+        csv.writer(f).writerows(rows)
+    try:
+        return read_labels(copy, names, size)
+    except DataError as error:
+        raise _relocated(error, path) from None
+    finally:
+        copy.unlink()
+
+
+def import_tracknet(src: Path, out: Path, game: int | None = None, clip: int | None = None, *,
+                    max_frames: int | None = None, link: bool = True, blank_visible: str = "absent",
+                    overwrite: bool = False) -> list[Path]:
+    """Import a TrackNet dataset root, game folder or clip folder; returns the written clip folders in order."""
+    if blank_visible not in ("absent", "error"):
+        raise ValueError(f"blank_visible must be 'absent' or 'error', not {blank_visible!r}")
+    _check_max_frames(max_frames)
+    src, out = Path(src), Path(out)
+    sources = _tracknet_sources(src, game, clip)
+    if not sources:
+        raise DataError(src, "no clip folders found")
+    _check_free(out, [(g, c) for g, c, _ in sources], overwrite)
+    label_paths = []
+    for _, _, clip_dir in sources:  # all present before anything is written
+        label_paths.append(next((clip_dir / name for name in LABEL_FILES if (clip_dir / name).is_file()), None))
+        if label_paths[-1] is None:
+            raise DataError(clip_dir, f"no label file ({' or '.join(LABEL_FILES)})")
+    written = []
+    for (g, c, clip_dir), label_path in zip(sources, label_paths):
+        frames = frame_paths(clip_dir)
+        size = image_size(frames[0])
+        with _atomic_clip(out, g, c, labelled=True, overwrite=overwrite) as tmp:
+            labels = _read_tracknet_labels(label_path, [p.name for p in frames], size, tmp, blank_visible)
+            frames = frames[:max_frames]
+            names = [_frame_name(i, p.suffix) for i, p in enumerate(frames)]
+            for frame, name in zip(tqdm(frames, desc=f"game{g}/clip{c}", unit="frame", leave=False), names):
+                _place_frame(frame, tmp / name, link)
+            write_labels(tmp / "labels.csv", _head(labels, len(frames)), names)
+        log.info("%s -> game%d/clip%d (%d frames)", clip_dir, g, c, len(frames))
+        written.append(_clip_path(out, g, c))
+    return written
+
+
+# ---------------------------------------------------------------------------------------------------- tracknetv3
+
+def _cell(path: Path, line: int, column: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise DataError(path, f"{column} is not a number: {text!r}", line) from None
+    if not np.isfinite(value):
+        raise DataError(path, f"{column} is not finite: {text!r}", line)
+    return value
+
+
+def read_tracknetv3_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Parse a TrackNetV3 ``Frame,Ball,x,y`` csv.
+
+    Returns codes (n,) int64 in {0, 1} and xy (n, 2) float64 normalised to 0..1, -1 where Ball is 0. Frames must be
+    numbered 0, 1, 2, ... one row each; anything else raises :class:`DataError` with the line.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(path, "label csv does not exist")
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        rows = list(csv.reader(f))
+    if not rows:
+        raise DataError(path, "empty label file", 1)
+    if len(rows[0]) < 4 or rows[0][0].strip().lower() != "frame":
+        raise DataError(path, f"unrecognised header {rows[0]!r}; expected 'Frame,Ball,x,y'", 1)
+    body = [(line, row) for line, row in enumerate(rows[1:], start=2) if any(cell.strip() for cell in row)]
+    if not body:
+        raise DataError(path, "no label rows", 1)
+    codes, xy = np.zeros(len(body), np.int64), np.full((len(body), 2), -1.0)
+    for i, (line, row) in enumerate(body):
+        cells = [cell.strip() for cell in row] + [""] * (4 - len(row))
+        if _cell(path, line, "Frame", cells[0]) != i:
+            raise DataError(path, f"frame {cells[0]!r} where {i} was expected (one row per frame, in order)", line)
+        ball = _cell(path, line, "Ball", cells[1])
+        if ball not in (0, 1):
+            raise DataError(path, f"Ball {cells[1]!r} is not 0 or 1", line)
+        if ball == 0:
+            continue
+        x, y = _cell(path, line, "x", cells[2]), _cell(path, line, "y", cells[3])
+        if not (0 <= x <= 1 and 0 <= y <= 1):
+            raise DataError(path, f"normalised ball position ({x}, {y}) outside 0..1", line)
+        codes[i], xy[i] = 1, (x, y)
+    return codes, xy
+
+
+def import_tracknetv3(src: Path, out: Path, game: int = 1, *, first_clip: int = 1, clips_per_game: int | None = None,
+                      rallies: Sequence[str] | None = None, max_frames: int | None = None, truncate: bool = False,
+                      overwrite: bool = False) -> list[Path]:
+    """Import a folder of TrackNetV3 rallies (``NNNNN.mp4`` + ``NNNNN.csv``), one clip per rally.
+
+    Rallies (all, or those whose stems are in ``rallies``) go in sorted order to ``game``/``first_clip``,
+    ``first_clip + 1``, ...; with ``clips_per_game`` N, rally i goes to game ``game + i // N``, clip
+    ``first_clip + i % N``. ``truncate`` keeps the common length when csv rows and decoded frames disagree
+    (otherwise a :class:`DataError` naming the csv). Returns the written clip folders in order.
+    """
+    _check_max_frames(max_frames)
+    src, out = Path(src), Path(out)
+    if not src.is_dir():
+        raise DataError(src, "rally folder does not exist")
+    if clips_per_game is not None and clips_per_game < 1:
+        raise ValueError(f"clips_per_game must be >= 1, not {clips_per_game}")
+    videos = sorted(p for p in src.iterdir() if p.suffix.lower() == ".mp4")
+    if rallies is not None:
+        wanted = {Path(r).stem for r in rallies}
+        missing = sorted(wanted - {v.stem for v in videos})
+        if missing:
+            raise DataError(src, f"no video for rally(ies) {missing}")
+        videos = [v for v in videos if v.stem in wanted]
+    if not videos:
+        raise DataError(src, "no rallies (NNNNN.mp4 + NNNNN.csv) found")
+    per_game = clips_per_game or len(videos)
+    targets = [(game + i // per_game, first_clip + i % per_game) for i in range(len(videos))]
+    _check_free(out, targets, overwrite)
+    # Parse every csv first: a bad one fails the import before any frame is decoded.
+    labels = [read_tracknetv3_csv(video.with_suffix(".csv")) for video in videos]
+    written = []
+    for video, (codes, xy), (g, c) in zip(videos, labels, targets):
+        csv_path = video.with_suffix(".csv")
+        wanted = len(codes) if max_frames is None else min(len(codes), max_frames)
+        with _atomic_clip(out, g, c, labelled=True, overwrite=overwrite) as tmp:
+            frames = iter_video_frames(video, max_frames)
+            count = 0
+            for frame in tqdm(frames, desc=f"{video.name} -> game{g}/clip{c}", total=wanted, unit="frame", leave=False):
+                if count == wanted:
+                    if truncate:
+                        break
+                    decoded = count + 1 + sum(1 for _ in frames)
+                    raise DataError(csv_path, f"{len(codes)} label rows but {video.name} decodes more frames "
+                                              f"({decoded}{' or more' if max_frames else ''}); pass --truncate "
+                                              "to keep the common length")
+                _write_jpeg(tmp / _frame_name(count, ".jpg"), frame)
+                size = frame.shape[1], frame.shape[0]
+                count += 1
+            if count < wanted:
+                if not truncate:
+                    raise DataError(csv_path, f"{len(codes)} label rows but {video.name} decodes only {count} frames;"
+                                              " pass --truncate to keep the common length")
+                log.warning("%s: %d label rows, %s decodes %d frames; keeping the first %d",
+                            csv_path, len(codes), video.name, count, count)
+            pixels = np.where(codes[:count, None] > 0, xy[:count] * np.array(size, np.float64), -1.0)
+            rally = Labels(codes[:count], pixels, np.full(count, -1, np.int64))
+            write_labels(tmp / "labels.csv", rally, [_frame_name(i, ".jpg") for i in range(count)])
+        log.info("%s -> game%d/clip%d (%d frames)", video.name, g, c, count)
+        written.append(_clip_path(out, g, c))
+    return written
+
+
+# ---------------------------------------------------------------------------------------------------- video
+
+def import_video(src: Path, out: Path, game: int = 1, clip: int = 1, *, max_frames: int | None = None,
+                 link: bool = True, overwrite: bool = False) -> Path:
+    """Import a video file or a folder of numbered frames as one unlabelled clip; returns its folder."""
+    _check_max_frames(max_frames)
+    src, out = Path(src), Path(out)
+    if not src.is_dir() and src.suffix.lower() not in VIDEO_SUFFIXES:
+        raise DataError(src, f"not a frame folder or a video file ({', '.join(VIDEO_SUFFIXES)})")
+    with _atomic_clip(out, game, clip, labelled=False, overwrite=overwrite) as tmp:
+        progress = dict(desc=f"{src.name} -> game{game}/clip{clip}", unit="frame", leave=False)
+        if src.is_dir():
+            for i, frame in enumerate(tqdm(frame_paths(src)[:max_frames], **progress)):
+                _place_frame(frame, tmp / _frame_name(i, frame.suffix), link)
+        else:
+            for i, frame in enumerate(tqdm(iter_video_frames(src, max_frames), **progress)):
+                _write_jpeg(tmp / _frame_name(i, ".jpg"), frame)
+    log.info("%s -> game%d/clip%d", src, game, clip)
+    return _clip_path(out, game, clip)
+
+
+# ---------------------------------------------------------------------------------------------------- command line
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("src", type=Path, help="source folder or file")
+    common.add_argument("--out", type=Path, required=True, help="output root: clips go to OUT/gameG/clipC")
+    common.add_argument("--max-frames", type=int, default=None, help="keep at most the first N frames of each clip")
+    common.add_argument("--overwrite", action="store_true", help="replace clips that already exist")
+    parser = argparse.ArgumentParser(prog="python -m data_prep.importers", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    kinds = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
+
+    tracknet = kinds.add_parser("tracknet", parents=[common], help="TrackNet tennis layout (Label.csv)")
+    tracknet.add_argument("--game", type=int, default=None,
+                          help="game number for a game or clip folder (default: from the folder name, or 1)")
+    tracknet.add_argument("--clip", type=int, default=None, help="clip number for a single clip folder (default 1)")
+    tracknet.add_argument("--copy", action="store_true", help="copy frames instead of hard-linking them")
+    tracknet.add_argument("--blank-visible", choices=("absent", "error"), default="absent",
+                          help="a visible ball with blank x/y: import it as code 0 with a warning, or refuse")
+
+    v3 = kinds.add_parser("tracknetv3", parents=[common], help="TrackNetV3 rallies (NNNNN.mp4 + NNNNN.csv)")
+    v3.add_argument("--game", type=int, default=1, help="game of the first rally (default 1)")
+    v3.add_argument("--first-clip", type=int, default=1, help="clip number of the first rally in each game")
+    v3.add_argument("--clips-per-game", type=int, default=None,
+                    help="spread rallies over consecutive games, N clips each (default: all in one game)")
+    v3.add_argument("--rallies", nargs="+", default=None, metavar="ID", help="import only these rallies (e.g. 00001)")
+    v3.add_argument("--truncate", action="store_true",
+                    help="when csv rows and decoded frames differ, keep the common length instead of failing")
+
+    video = kinds.add_parser("video", parents=[common], help="a video file or frame folder -> one unlabelled clip")
+    video.add_argument("--game", type=int, default=1, help="game number (default 1)")
+    video.add_argument("--clip", type=int, default=1, help="clip number (default 1)")
+    video.add_argument("--copy", action="store_true", help="copy frames of a frame folder instead of hard-linking")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    common = dict(max_frames=args.max_frames, overwrite=args.overwrite)
+    try:
+        if args.kind == "tracknet":
+            clips = import_tracknet(args.src, args.out, args.game, args.clip, link=not args.copy,
+                                    blank_visible=args.blank_visible, **common)
+        elif args.kind == "tracknetv3":
+            clips = import_tracknetv3(args.src, args.out, args.game, first_clip=args.first_clip,
+                                      clips_per_game=args.clips_per_game, rallies=args.rallies,
+                                      truncate=args.truncate, **common)
+        else:
+            clips = [import_video(args.src, args.out, args.game, args.clip, link=not args.copy, **common)]
+    except (ValueError, FileExistsError) as error:  # DataError is a ValueError
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    for path in clips:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""Train/validation clips by game (never by frame: neighbouring frames are near duplicates and would leak)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from data_prep.clips import Clip, DataError, discover_clips
+from data_prep.embedded import EMBEDDED, ensure_embedded
+
+
+def resolve_splits(data: Path | None, games: list[int] | None, val_games: list[int] | None
+                   ) -> tuple[Path, list[Clip], list[Clip]]:
+    """(root, training clips, validation clips).
+
+    No ``data``: the embedded synthetic set with its split. Real data: ``val_games`` defaults to the last game and
+    ``games`` to every other game. Training skips broken clips with a warning; validation never skips.
+    """
+    if data is None:
+        root = ensure_embedded()
+        games, val_games = games or list(EMBEDDED.train_games), val_games or list(EMBEDDED.val_games)
+    else:
+        root = Path(data)
+        found = sorted({clip.game for clip in discover_clips(root, require_labels=False, skip_broken=True)})
+        val_games = val_games or found[-1:]
+        games = games or [g for g in found if g not in val_games]
+    overlap = set(games) & set(val_games)
+    if overlap:
+        raise DataError(root, f"games {sorted(overlap)} are in both training and validation")
+    if not games:
+        raise DataError(root, "no training games left after holding out the validation games")
+    return root, discover_clips(root, games, skip_broken=True), discover_clips(root, val_games)

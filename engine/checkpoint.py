@@ -1,0 +1,69 @@
+"""Checkpoints: model, optimiser, scheduler, RNG states, config and model args in one file, written atomically.
+
+Loading uses ``torch.load(weights_only=True)``: a checkpoint is data, never code, so one from an untrusted source
+cannot run anything. Everything saved is therefore tensors and plain Python values.
+"""
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that is missing, truncated, corrupt or of the wrong kind; the message names the file."""
+
+
+def save_checkpoint(path: Path, payload: dict) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def load_checkpoint(path: Path, stage: str | None = None) -> dict:
+    """Read a checkpoint safely; ``stage`` checks it belongs to that stage."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint file does not exist")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises many types for truncated/corrupt zip archives
+        raise CheckpointError(f"{path}: not a readable checkpoint (truncated or corrupt?): {error}") from None
+    if not isinstance(payload, dict) or "model" not in payload or "model_args" not in payload:
+        raise CheckpointError(f"{path}: not a checkpoint of this project (no model/model_args)")
+    if stage is not None and payload.get("stage") != stage:
+        raise CheckpointError(f"{path}: checkpoint of stage {payload.get('stage')!r}, expected {stage!r}")
+    return payload
+
+
+def rng_state() -> dict:
+    state = {"python": random.getstate(), "numpy": np.random.get_state(legacy=False), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    random.setstate(_as_tuple(state["python"]))
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _as_tuple(value):
+    return tuple(_as_tuple(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)

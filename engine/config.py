@@ -1,0 +1,128 @@
+"""One configuration dataclass per stage; every field is a command-line flag, and the resolved config travels with
+every checkpoint, the run folder (``config.json``) and the W&B run.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import subprocess
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class CommonConfig:
+    """Fields every stage shares: data, optimisation, run bookkeeping."""
+
+    data: Path | None = None  # ROOT/gameG/clipC; None = the embedded synthetic data set
+    games: list[int] | None = None  # training games; None = the embedded split (or all but --val-games on real data)
+    val_games: list[int] | None = None  # validation games; None = the embedded split
+    cache: Path = Path("cache") / "frames"
+    epochs: int = 10
+    steps_per_epoch: int = 150
+    batch_size: int = 24
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 100
+    max_norm: float = 5.0  # gradient clipping
+    max_minutes: float = 0.0  # stop after the epoch that passes this wall-clock budget (0 = no budget)
+    workers: int = 0  # DataLoader workers; 0 keeps both CPU cores for the model
+    seed: int = 0
+    device: str = "auto"  # auto = cuda when present, else cpu
+    amp: bool = True  # mixed precision on CUDA only
+    compile: bool = False  # torch.compile on CUDA
+    out: Path | None = None  # run folder; None = runs/<stage>_N
+    resume: Path | None = None  # a run folder or last.pt to continue from
+    wandb: str = "offline"  # offline | online | off
+    augment: float = 1.0  # augmentation strength, 0 disables
+
+
+@dataclass
+class ProposalConfig(CommonConfig):
+    """Stage 1: heatmap proposals from a stack of low-resolution frames."""
+
+    frames: int = 3
+    width: int = 512
+    height: int = 288
+    widths: list[int] = field(default_factory=lambda: [16, 32, 64, 96])
+    diffs: bool = True
+    crop_width: int = 320
+    crop_height: int = 192
+    ball_crop_prob: float = 0.8
+    reverse_prob: float = 0.5
+    occluded_weight: float = 0.5
+    heat_sigma: float = 1.0
+    loss: str = "focal"  # focal | wbce
+    offset_weight: float = 1.0
+    top_k: int = 5  # candidates per frame scored in validation (recall@K)
+    score_threshold: float = 0.5  # top-1 presence threshold in validation
+
+
+@dataclass
+class RefineConfig(CommonConfig):
+    """Stage 2: temporal transformer on crop stacks around proposal candidates."""
+
+    proposal: Path | None = None  # proposal checkpoint used to mine hard negatives; None = weights/proposal.pt
+    crop: int = 32  # P: crop side in full-resolution pixels
+    context: int = 2  # k: frames t-k .. t+k
+    patch: int = 8
+    dim: int = 128
+    depth: int = 4
+    heads: int = 4
+    jitter: float = 10.0  # positives: crop centre drawn within this many px of the ball
+    negatives_per_frame: int = 3
+    top_k: int = 5
+    lr: float = 1e-3
+    batch_size: int = 64
+    code_weight: float = 0.2
+    offset_weight: float = 1.0
+
+
+def add_config_args(parser: argparse.ArgumentParser, cls: type) -> None:
+    """One ``--field-name`` flag per dataclass field, typed from the annotation, default from the dataclass."""
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        flag = "--" + f.name.replace("_", "-")
+        kind = hints[f.name]
+        args = typing.get_args(kind)
+        base = next((a for a in args if a is not type(None)), kind) if args and type(None) in args else kind
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        help_text = f"default: {default}"
+        if base is bool:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=help_text)
+        elif typing.get_origin(base) is list:
+            parser.add_argument(flag, type=typing.get_args(base)[0], nargs="+", default=default, help=help_text)
+        else:
+            parser.add_argument(flag, type=base, default=default, help=help_text)
+
+
+def config_from_args(cls: type, namespace: argparse.Namespace):
+    return cls(**{f.name: getattr(namespace, f.name) for f in dataclasses.fields(cls)})
+
+
+def config_to_dict(cfg) -> dict:
+    """Plain JSON/pickle-safe values (paths as strings) for checkpoints, config.json and W&B."""
+    return json.loads(json.dumps(dataclasses.asdict(cfg), default=str))
+
+
+def config_from_dict(cls: type, data: dict):
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            continue
+        value, kind = data[f.name], hints[f.name]
+        if value is not None and Path in (typing.get_args(kind) or (kind,)):
+            value = Path(value)
+        values[f.name] = value
+    return cls(**values)
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              timeout=5, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"

@@ -1,0 +1,71 @@
+"""The training loop shared by the stages: one epoch of optimisation, device and schedule helpers.
+
+Every dependency comes in as an argument (DETR's ``train_one_epoch``); a stage supplies ``losses(model, batch)``
+returning a dict whose ``loss`` entry is optimised.
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+
+import torch
+from tqdm import tqdm
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def warmup_cosine(optimizer: torch.optim.Optimizer, warmup: int, total: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up for ``warmup`` steps, then cosine decay to 1% of the base rate at ``total`` steps."""
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * progress))
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def to_device(batch: dict, device: torch.device) -> dict:
+    return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
+
+
+def train_one_epoch(model: torch.nn.Module, losses: Callable[[torch.nn.Module, dict], dict], loader: Iterable,
+                    optimizer: torch.optim.Optimizer, scheduler, device: torch.device, max_norm: float,
+                    scaler: torch.amp.GradScaler | None, on_step: Callable[[dict], None], epoch: int,
+                    total: int) -> dict[str, float]:
+    """One pass over ``loader``; returns the mean of every loss term. Stops on a non-finite loss."""
+    model.train()
+    sums, count = defaultdict(float), 0
+    use_amp = scaler is not None
+    bar = tqdm(loader, total=total, desc=f"epoch {epoch}", leave=False, dynamic_ncols=True)
+    for batch in bar:
+        batch = to_device(batch, device)
+        with torch.autocast(device.type, enabled=use_amp):
+            terms = losses(model, batch)
+        loss = terms["loss"]
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"non-finite loss {loss.item()} at epoch {epoch}: {terms}")
+        optimizer.zero_grad(set_to_none=True)
+        if use_amp:
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
+        else:
+            loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+        if use_amp:
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            optimizer.step()
+        scheduler.step()
+        values = {k: float(v.detach()) for k, v in terms.items()}
+        for k, v in values.items():
+            sums[k] += v
+        count += 1
+        bar.set_postfix(loss=f"{values['loss']:.4f}")
+        on_step({**values, "lr": optimizer.param_groups[0]["lr"]})
+    return {k: v / max(count, 1) for k, v in sums.items()}

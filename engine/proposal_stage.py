@@ -1,0 +1,100 @@
+"""Wiring of stage 1 for ``train.py``: data, model, loss and validation of the proposal network."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from data_prep.augment import stack_transform
+from data_prep.clips import Clip
+from data_prep.frame_cache import FrameCache
+from data_prep.splits import resolve_splits
+from data_prep.stacks import ProposalStacks, StackSpec
+from engine.config import ProposalConfig
+from evaluation.metrics import DEFAULT_TOLERANCE_PX, Report, score_clip
+from evaluation.visualize import draw_probability
+from model.proposal import ProposalLoss, ProposalNet
+from tracking.candidates import Candidates, propose_clip
+
+THRESHOLDS = np.round(np.arange(0.05, 0.96, 0.05), 2)
+
+
+@dataclass
+class StageParts:
+    """What the generic training loop needs from a stage."""
+
+    model: nn.Module
+    losses: Callable[[nn.Module, dict], dict]
+    train_set: torch.utils.data.Dataset
+    validate: Callable[[nn.Module, torch.device], dict]
+    data_root: str
+
+
+def build(cfg: ProposalConfig) -> StageParts:
+    root, train_clips, val_clips = resolve_splits(cfg.data, cfg.games, cfg.val_games)
+    spec = StackSpec(cfg.frames, cfg.width, cfg.height)
+    cache = FrameCache(cfg.cache)
+    train_set = ProposalStacks(train_clips, spec, cache, stack_transform("train", cfg.augment),
+                               crop=(cfg.crop_width, cfg.crop_height), ball_crop_prob=cfg.ball_crop_prob,
+                               occluded_weight=cfg.occluded_weight, reverse_prob=cfg.reverse_prob,
+                               heat_sigma=cfg.heat_sigma, seed=cfg.seed)
+    model = ProposalNet(frames=cfg.frames, widths=tuple(cfg.widths), diffs=cfg.diffs)
+    criterion = ProposalLoss(cfg.loss, cfg.offset_weight)
+
+    def losses(net: nn.Module, batch: dict) -> dict:
+        logits, offset = net(batch["frames"])
+        return criterion(logits, offset, batch)
+
+    def validate(net: nn.Module, device: torch.device) -> dict:
+        return validate_proposal(net, val_clips, spec, cache, cfg.top_k, cfg.score_threshold, device)
+
+    return StageParts(model, losses, train_set, validate, str(root))
+
+
+def top1_track(candidates: Candidates, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """The best candidate of each frame when its score passes ``threshold``, else "no ball" at (-1, -1)."""
+    present = candidates.score[:, 0] >= threshold
+    return present.astype(np.int64), np.where(present[:, None], candidates.xy[:, 0], -1.0)
+
+
+def validate_proposal(model: ProposalNet, clips: list[Clip], spec: StackSpec, cache: FrameCache, k: int,
+                      threshold: float, device: torch.device) -> dict:
+    """recall@1/@K (a candidate within 8 full-res px of a present ball) and top-1 SiBaTrAcc / P / R / F1.
+
+    Also searches the presence threshold that maximises top-1 SiBaTrAcc on these clips; ``score`` (the model
+    selection figure) is that best SiBaTrAcc, and ``threshold`` is stored with the checkpoint.
+    """
+    model.eval()
+    hits, present_total, by_threshold = np.zeros(k), 0, {float(t): Report() for t in THRESHOLDS}
+    fixed = Report()
+    images = []
+    for clip in clips:
+        frames = cache.frames(clip, spec.size)
+        candidates, maps = propose_clip(model, frames, clip.size, k=k, device=device, keep_maps=True)
+        codes, xy = clip.labels.codes, clip.labels.xy
+        present = codes > 0
+        distance = np.linalg.norm(candidates.xy - xy[:, None], axis=-1)  # (n, k)
+        within = np.cumsum(distance <= DEFAULT_TOLERANCE_PX, axis=1) > 0  # (n, k): hit among the first j+1
+        hits += within[present].sum(axis=0)
+        present_total += int(present.sum())
+        for t, report in by_threshold.items():
+            report.clips.append(score_clip(clip.name, codes, xy, *top1_track(candidates, t)))
+        fixed.clips.append(score_clip(clip.name, codes, xy, *top1_track(candidates, threshold)))
+        if len(images) < 3:
+            i = int(np.flatnonzero(present)[len(np.flatnonzero(present)) // 2]) if present.any() else 0
+            images.append(next(draw_probability([np.asarray(frames[i])], [maps[i].astype(np.float32)])))
+    best_t = max(by_threshold, key=lambda t: by_threshold[t].sibatracc)
+    best = by_threshold[best_t]
+    summary = fixed.summary()
+    recall = hits / max(present_total, 1)
+    return {"recall@1": recall[0], f"recall@{k}": recall[-1], "sibatracc": summary["sibatracc"],
+            "precision": summary["precision"], "recall": summary["recall"], "f1": summary["f1"],
+            "mean_error_px": summary["mean_error_px"], "best_threshold": best_t,
+            "sibatracc_best_threshold": best.sibatracc, "score": best.sibatracc, "images": images}
+
+
+def model_args(model: ProposalNet) -> dict:
+    return {**asdict(model.args), "widths": list(model.args.widths)}

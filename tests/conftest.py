@@ -1,0 +1,66 @@
+"""Shared fixtures: a tiny-clip writer and the path to the real footage in ``../shared/data`` (skips when absent)."""
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+ASSIGNMENT_HEADER = ["file name", "code", "x", "y", "q"]
+TRACKNET_HEADER = ["File Name", "Visibility Class", "X", "Y", "Trajectory Pattern"]
+DEFAULT = object()
+
+
+def write_frames(clip_dir: Path, n: int, size: tuple[int, int] = (64, 48)) -> list[Path]:
+    """n JPEG frames 0000.jpg ... of size (width, height); frame i is a flat grey of level 20 * i % 256."""
+    clip_dir.mkdir(parents=True, exist_ok=True)
+    width, height = size
+    paths = []
+    for i in range(n):
+        path = clip_dir / f"{i:04d}.jpg"
+        assert cv2.imwrite(str(path), np.full((height, width, 3), 20 * i % 256, np.uint8))
+        paths.append(path)
+    return paths
+
+
+def write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows([[str(cell) for cell in row] for row in rows])
+    return path
+
+
+@pytest.fixture
+def make_clip(tmp_path):
+    """``make_clip(rel='game1/clip1', n=5, rows=..., ...) -> clip folder`` under ``root`` (default tmp_path).
+
+    ``rows`` default: frame i has code 1 at (10 + i, 20); ``rows=None`` writes no label file; otherwise a list of
+    rows written verbatim under ``header`` (the assignment's header by default) into ``labels.csv``;
+    ``tracknet=True`` writes TrackNet's header into ``Label.csv`` instead.
+    """
+    def make(rel: str = "game1/clip1", n: int = 5, *, rows=DEFAULT, size: tuple[int, int] = (64, 48),
+             header: list[str] | None = None, tracknet: bool = False, root: Path | None = None) -> Path:
+        clip_dir = (root or tmp_path) / rel
+        label_file = "Label.csv" if tracknet else "labels.csv"
+        header = header or (TRACKNET_HEADER if tracknet else ASSIGNMENT_HEADER)
+        write_frames(clip_dir, n, size)
+        if rows is DEFAULT:
+            rows = [[f"{i:04d}.jpg", 1, 10 + i, 20, ""] for i in range(n)]
+        if rows is not None:
+            write_csv(clip_dir / label_file, header, rows)
+        return clip_dir
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``$TENNIS_SHARED_DATA`` or ``../shared/data`` next to the repository; the test is skipped when absent."""
+    path = Path(os.environ.get("TENNIS_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
+    if not path.is_dir():
+        pytest.skip(f"shared data not found at {path} (set TENNIS_SHARED_DATA)")
+    return path

@@ -1,0 +1,81 @@
+"""Run the proposal network over a whole clip: per-frame top-K candidates in full-resolution pixels.
+
+Frames are read stack by stack from any array-like of low-resolution frames (a memory map, a list), so a clip is
+never loaded whole; each stack predicts all of its frames at once.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from einops import rearrange
+
+from data_prep.clips import scale_points
+from data_prep.stacks import clip_stacks
+from model.proposal import ProposalNet, extract_candidates
+
+
+@dataclass
+class Candidates:
+    """Top-K proposals of every frame of a clip.
+
+    xy:    (n, k, 2) float full-resolution pixels
+    score: (n, k) heatmap peak probability, best first
+    """
+
+    xy: np.ndarray
+    score: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.score)
+
+
+def frames_to_tensor(frames: np.ndarray, device: torch.device) -> torch.Tensor:
+    """(b, t, h, w, 3) uint8 RGB -> (b, t, 3, h, w) float in [0, 1] on ``device``."""
+    x = torch.from_numpy(np.ascontiguousarray(frames)).to(device)
+    return rearrange(x, "b t h w c -> b t c h w").float() / 255
+
+
+@torch.inference_mode()
+def propose_stacks(model: ProposalNet, frames, batch: int = 4, device: torch.device | str = "cpu"
+                   ) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor]]:
+    """Yield (frame indices, logits (m, h, w), offset (m, 2, h, w)) covering each frame of ``frames`` once.
+
+    frames: array-like (n, H, W, 3) uint8 at the network's input size.
+    """
+    t = model.frames
+    starts = clip_stacks(len(frames), t)
+    # Stacks overlap only at the clip's end; each frame is taken from the first stack that covers it.
+    owned = [(s, s if j == 0 else max(s, starts[j - 1] + t)) for j, s in enumerate(starts)]
+    for i in range(0, len(owned), batch):
+        chunk = owned[i:i + batch]
+        x = frames_to_tensor(np.stack([np.asarray(frames[s:s + t]) for s, _ in chunk]), device)
+        logits, offset = model(x)
+        rows, cols, indices = [], [], []
+        for j, (s, first) in enumerate(chunk):
+            for f in range(first - s, t):
+                rows.append(j)
+                cols.append(f)
+                indices.append(s + f)
+        yield indices, logits[rows, cols].float().cpu(), offset[rows, cols].float().cpu()
+
+
+def propose_clip(model: ProposalNet, frames, full_size: tuple[int, int], k: int = 5, batch: int = 4,
+                 device: torch.device | str = "cpu", keep_maps: bool = False):
+    """Candidates of every frame; with ``keep_maps`` also the (n, h, w) probability maps (float16)."""
+    n = len(frames)
+    width = np.asarray(frames[0]).shape[1]
+    factor = full_size[0] / width
+    xy, score = np.zeros((n, k, 2)), np.zeros((n, k))
+    maps = [None] * n if keep_maps else None
+    for indices, logits, offset in propose_stacks(model, frames, batch, device):
+        cxy, cscore = extract_candidates(logits, offset, k)
+        xy[indices] = scale_points(cxy.numpy(), factor)
+        score[indices] = cscore.numpy()
+        if keep_maps:
+            for i, m in zip(indices, logits.sigmoid().half().numpy()):
+                maps[i] = m
+    candidates = Candidates(xy, score)
+    return (candidates, maps) if keep_maps else candidates

@@ -1,0 +1,133 @@
+"""Train one stage of the tracker.
+
+    python train.py --stage proposal                       # embedded synthetic data, default config
+    python train.py --stage refine                         # needs a proposal checkpoint (weights/ or --proposal)
+    python train.py --stage proposal --data ROOT --games 1 2 3 --val-games 4 --epochs 20
+    python train.py --stage proposal --resume runs/proposal_3
+
+Reads top to bottom: config -> seed -> data -> model -> optimiser -> resume -> loop (train, validate, checkpoint).
+Each epoch writes ``last.pt`` and, when validation improves, ``best.pt`` into the run folder, with the config, the
+model's constructor args and every RNG state, so ``--resume`` continues where a killed run stopped.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader, RandomSampler
+
+from engine.checkpoint import load_checkpoint, rng_state, save_checkpoint, seed_everything, set_rng_state
+from engine.config import ProposalConfig, RefineConfig, add_config_args, config_from_args, config_to_dict, git_commit
+from engine.logger import RunLogger
+from engine.loop import resolve_device, train_one_epoch, warmup_cosine
+from engine.runs import next_run_dir
+
+# stage name -> (config dataclass, module providing build(cfg) and model_args(model))
+STAGES = {"proposal": (ProposalConfig, "engine.proposal_stage"), "refine": (RefineConfig, "engine.refine_stage")}
+log = logging.getLogger("train")
+
+
+def parse_args(argv=None):
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--stage", choices=STAGES, required="-h" not in (argv or sys.argv) and
+                     "--help" not in (argv or sys.argv))
+    stage = pre.parse_known_args(argv)[0].stage or "proposal"
+    config_cls, _ = STAGES[stage]
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stage", choices=STAGES, required=True, help="which stage to train")
+    add_config_args(parser.add_argument_group(f"{stage} config"), config_cls)
+    args = parser.parse_args(argv)
+    return args.stage, config_from_args(config_cls, args)
+
+
+def main(argv=None) -> dict:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stage_name, cfg = parse_args(argv)
+    stage = importlib.import_module(STAGES[stage_name][1])
+    resume = load_checkpoint(_last(cfg.resume), stage_name) if cfg.resume else None
+    run_dir = Path(cfg.resume if cfg.resume and Path(cfg.resume).is_dir() else
+                   (Path(cfg.resume).parent if cfg.resume else cfg.out or next_run_dir(Path("runs"), stage_name)))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    seed_everything(cfg.seed)
+    device = resolve_device(cfg.device)
+    torch.set_float32_matmul_precision("high")
+
+    parts = stage.build(cfg)
+    model = parts.model.to(device)
+    config = {**config_to_dict(cfg), "stage": stage_name, "git": git_commit(), "data_root": parts.data_root}
+    (run_dir / "config.json").write_text(json.dumps(config, indent=1))
+    log.info("stage %s -> %s on %s (%d training samples, %.2fM parameters)", stage_name, run_dir, device,
+             len(parts.train_set), sum(p.numel() for p in model.parameters()) / 1e6)
+
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    scheduler = warmup_cosine(optimizer, cfg.warmup_steps, cfg.epochs * cfg.steps_per_epoch)
+    amp = cfg.amp and device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda") if amp else None
+    step_model = torch.compile(model) if cfg.compile and device.type == "cuda" else model
+    start_epoch, step, best = 0, 0, float("-inf")
+    if resume is not None:
+        model.load_state_dict(resume["model"])
+        optimizer.load_state_dict(resume["optimizer"])
+        scheduler.load_state_dict(resume["scheduler"])
+        set_rng_state(resume["rng"])
+        start_epoch, step, best = resume["epoch"] + 1, resume["step"], resume["best"]
+        log.info("resumed from epoch %d (step %d, best %.4f)", resume["epoch"], step, best)
+
+    logger = RunLogger(run_dir, config, stage_name, cfg.wandb,
+                       tags=["synthetic" if cfg.data is None else Path(cfg.data).name, config["git"]])
+    started, metrics = time.time(), {}
+
+    def on_step(values: dict) -> None:
+        nonlocal step
+        step += 1
+        if step % 10 == 0:
+            logger.log({f"train/{k}": v for k, v in values.items()}, step)
+
+    for epoch in range(start_epoch, cfg.epochs):
+        parts.train_set.set_epoch(epoch)
+        sampler = RandomSampler(parts.train_set, replacement=True, num_samples=cfg.steps_per_epoch * cfg.batch_size,
+                                generator=torch.Generator().manual_seed(cfg.seed * 1000 + epoch))
+        loader = DataLoader(parts.train_set, cfg.batch_size, sampler=sampler, num_workers=cfg.workers,
+                            drop_last=True, persistent_workers=False)
+        train_stats = train_one_epoch(step_model, parts.losses, loader, optimizer, scheduler, device, cfg.max_norm,
+                                      scaler, on_step, epoch, cfg.steps_per_epoch)
+        metrics = parts.validate(model, device)
+        images = metrics.pop("images", [])
+        improved = metrics["score"] > best
+        best = max(best, metrics["score"])
+        minutes = (time.time() - started) / 60
+        logger.log({**{f"train/{k}_epoch": v for k, v in train_stats.items()},
+                    **{f"val/{k}": v for k, v in metrics.items()}, "epoch": epoch, "minutes": minutes}, step)
+        for i, image in enumerate(images):
+            logger.image(f"val/overlay_{i}", image, step)
+        log.info("epoch %d  loss %.4f  %s  (%.1f min)%s", epoch, train_stats["loss"],
+                 "  ".join(f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float)), minutes,
+                 "  *best*" if improved else "")
+        payload = {"stage": stage_name, "config": config, "model_args": stage.model_args(model),
+                   "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                   "scheduler": scheduler.state_dict(), "rng": rng_state(), "epoch": epoch, "step": step,
+                   "best": best, "metrics": metrics}
+        save_checkpoint(run_dir / "last.pt", payload)
+        if improved:
+            save_checkpoint(run_dir / "best.pt", payload)
+        if cfg.max_minutes and minutes >= cfg.max_minutes:
+            log.info("time budget of %.1f min reached after epoch %d", cfg.max_minutes, epoch)
+            break
+    logger.summary({"best_score": best, **{f"last_{k}": v for k, v in metrics.items()}, "run_dir": str(run_dir)})
+    logger.finish()
+    return {"run_dir": run_dir, "best": best, **metrics}
+
+
+def _last(path: Path) -> Path:
+    path = Path(path)
+    return path / "last.pt" if path.is_dir() else path
+
+
+if __name__ == "__main__":
+    main()
