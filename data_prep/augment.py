@@ -30,7 +30,7 @@ def stack_transform(split: str, strength: float = 1.0) -> A.Compose | None:
         [
             A.HorizontalFlip(p=0.5),
             A.Affine(scale=(1 - 0.2 * s, 1 + 0.25 * s), translate_percent=(-0.05 * s, 0.05 * s),
-                     rotate=(-4 * s, 4 * s), border_mode=cv2.BORDER_REFLECT_101, p=0.6),
+                     rotate=(-4 * s, 4 * s), border_mode=cv2.BORDER_CONSTANT, p=0.6),
             A.RandomBrightnessContrast(brightness_limit=0.25 * s, contrast_limit=0.25 * s, p=0.7),
             A.HueSaturationValue(hue_shift_limit=int(12 * s), sat_shift_limit=int(25 * s), val_shift_limit=0, p=0.5),
             A.OneOf([A.GaussianBlur(blur_limit=(3, 3)), A.MotionBlur(blur_limit=(3, 5))], p=0.2 * s),
@@ -42,9 +42,10 @@ def stack_transform(split: str, strength: float = 1.0) -> A.Compose | None:
     )
 
 
-def augment_stack(transform: A.Compose | None, frames: np.ndarray, xy: np.ndarray, present: np.ndarray
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Apply one draw of ``transform`` to every frame of a stack and its ball.
+def augment_stack(transform: A.Compose | None, frames: np.ndarray, xy: np.ndarray, present: np.ndarray,
+                  seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Apply one draw of ``transform`` (seeded by ``seed``: samples are reproducible) to every frame of a stack
+    and its ball.
 
     frames (t, h, w, 3) uint8, xy (t, 2) float pixels, present (t,) bool
     -> the same, with balls moved outside the image marked absent.
@@ -54,8 +55,10 @@ def augment_stack(transform: A.Compose | None, frames: np.ndarray, xy: np.ndarra
     t, height, width = frames.shape[:3]
     assert t <= MAX_STACK, f"stack of {t} frames exceeds MAX_STACK={MAX_STACK}"
     images = {"image": frames[0], **{f"image{i}": frames[i] for i in range(1, t)}}
+    # Constant borders: reflected ones would mirror the ball (albumentations then adds keypoint copies).
     # Absent balls still travel as keypoints (at the image centre) so the list keeps one entry per frame.
     points = np.where(present[:, None], xy, [(width - 1) / 2, (height - 1) / 2]).astype(np.float32)
+    transform.set_random_seed(seed)
     out = transform(**images, keypoints=points)
     frames = np.stack([out["image"]] + [out[f"image{i}"] for i in range(1, t)])
     xy = np.asarray(out["keypoints"], np.float64).reshape(t, 2)

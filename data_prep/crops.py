@@ -129,7 +129,8 @@ class RefineSamples(Dataset):
         local = ball - origin if present else np.array([-1.0, -1.0])
         frames_xy = np.repeat(local[None], self.spec.frames, axis=0)
         frames_present = np.full(self.spec.frames, present)
-        crops, frames_xy, frames_present = augment_stack(self.transform, crops, frames_xy, frames_present)
+        crops, frames_xy, frames_present = augment_stack(self.transform, crops, frames_xy, frames_present,
+                                                                 int(rng.integers(2 ** 31)))
         mid = self.spec.frames // 2
         inside = bool(frames_present[mid])
         # A ball is the target only when it lies inside the crop: a window beside the ball is a negative.

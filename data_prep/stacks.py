@@ -100,7 +100,8 @@ class ProposalStacks(Dataset):
         weight = np.where(codes == 3, self.occluded_weight, 1.0)
         if rng.random() < self.reverse_prob:  # a ball's flight played backwards is still a plausible flight
             frames, xy, present, weight = frames[::-1], xy[::-1], present[::-1], weight[::-1]
-        frames, xy, present = augment_stack(self.transform, np.ascontiguousarray(frames), xy, present)
+        frames, xy, present = augment_stack(self.transform, np.ascontiguousarray(frames), xy, present,
+                                            int(rng.integers(2 ** 31)))
         if self.crop is not None:
             frames, xy = self._crop(rng, frames, xy, present)
         height, width = frames.shape[1:3]

@@ -18,6 +18,8 @@ class CheckpointError(RuntimeError):
 
 
 def save_checkpoint(path: Path, payload: dict) -> None:
+    """Write ``payload`` (numpy values become tensors / Python numbers so ``weights_only`` loading accepts them)."""
+    payload = _plain(payload)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -44,6 +46,18 @@ def load_checkpoint(path: Path, stage: str | None = None) -> dict:
     return payload
 
 
+def _plain(value):
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(value.copy())
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
 def rng_state() -> dict:
     state = {"python": random.getstate(), "numpy": np.random.get_state(legacy=False), "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
@@ -53,7 +67,9 @@ def rng_state() -> dict:
 
 def set_rng_state(state: dict) -> None:
     random.setstate(_as_tuple(state["python"]))
-    np.random.set_state(state["numpy"])
+    numpy_state = state["numpy"]
+    numpy_state["state"]["key"] = np.asarray(numpy_state["state"]["key"], np.uint32)
+    np.random.set_state(numpy_state)
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])

@@ -150,3 +150,18 @@ class Report:
         return {"sibatracc": self.sibatracc, "precision": c.precision, "recall": c.recall, "f1": c.f1,
                 "mean_error_px": c.mean_error, "tolerance_px": self.tolerance, "clips": len(self.clips),
                 "frames": int(sum(clip.errors.size for clip in self.clips))}
+
+
+def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the ROC curve: the probability that a random positive outscores a random negative (ties half)."""
+    labels, scores = np.asarray(labels, bool), np.asarray(scores, np.float64)
+    n_pos, n_neg = int(labels.sum()), int((~labels).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores))
+    sorted_scores = scores[order]
+    # average ranks over ties
+    _, first, counts = np.unique(sorted_scores, return_index=True, return_counts=True)
+    ranks[order] = np.repeat(first + (counts + 1) / 2, counts)
+    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))

@@ -64,3 +64,34 @@ def shared_data() -> Path:
     if not path.is_dir():
         pytest.skip(f"shared data not found at {path} (set TENNIS_SHARED_DATA)")
     return path
+
+
+def write_ball_clip(clip_dir: Path, n: int = 16, size: tuple[int, int] = (160, 96), seed: int = 0) -> None:
+    """A clip of a small bright ball flying over a textured background, with exact labels (code 0 when out)."""
+    from data_prep.clips import Labels, write_labels
+
+    rng = np.random.default_rng(seed)
+    width, height = size
+    background = cv2.GaussianBlur(rng.integers(40, 140, (height, width, 3), dtype=np.uint8), (0, 0), 2)
+    start, velocity = rng.uniform([20, 20], [width - 20, height - 40]), rng.uniform([-6, -3], [6, 3])
+    codes, xy = np.zeros(n, np.int64), np.full((n, 2), -1.0)
+    clip_dir.mkdir(parents=True, exist_ok=True)
+    names = []
+    for i in range(n):
+        frame = background.copy()
+        x, y = start + velocity * i + [0, 0.15 * i * i]
+        if 0 <= x < width and 0 <= y < height and i % 7 != 6:  # every 7th frame: no ball
+            cv2.circle(frame, (int(round(x * 4)), int(round(y * 4))), 8, (120, 255, 230), -1, cv2.LINE_AA, shift=2)
+            codes[i], xy[i] = 1, (x, y)
+        names.append(f"{i:04d}.jpg")
+        cv2.imwrite(str(clip_dir / names[-1]), frame, [cv2.IMWRITE_JPEG_QUALITY, 95])
+    write_labels(clip_dir / "labels.csv", Labels(codes, xy, np.full(n, -1)), names)
+
+
+@pytest.fixture(scope="session")
+def ball_data(tmp_path_factory) -> Path:
+    """Games 1-3, one 16-frame 160x96 clip each, of a ball flying over texture: data for tiny training runs."""
+    root = tmp_path_factory.mktemp("ball_data")
+    for game in (1, 2, 3):
+        write_ball_clip(root / f"game{game}" / "clip1", seed=game)
+    return root

@@ -1,7 +1,7 @@
-"""Run the proposal network over a whole clip: per-frame top-K candidates in full-resolution pixels.
+"""Candidates of a clip: the proposal network's top-K per frame, then the refiner's verdict on each of them.
 
-Frames are read stack by stack from any array-like of low-resolution frames (a memory map, a list), so a clip is
-never loaded whole; each stack predicts all of its frames at once.
+Frames are read stack by stack (or crop by crop) from any array-like of frames (a memory map, a list), so a clip
+is never loaded whole; each proposal stack predicts all of its frames at once.
 """
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ import torch
 from einops import rearrange
 
 from data_prep.clips import scale_points
+from data_prep.crops import CropSpec, crop_origin, crop_stack
 from data_prep.stacks import clip_stacks
 from model.proposal import ProposalNet, extract_candidates
+from model.refine import RefineNet
 
 
 @dataclass
@@ -79,3 +81,36 @@ def propose_clip(model: ProposalNet, frames, full_size: tuple[int, int], k: int 
                 maps[i] = m
     candidates = Candidates(xy, score)
     return (candidates, maps) if keep_maps else candidates
+
+
+@dataclass
+class Refined:
+    """The refiner's verdict on every candidate of a clip.
+
+    prob: (n, k) ball probability; xy: (n, k, 2) refined full-resolution position; code: (n, k) in 1..3
+    """
+
+    prob: np.ndarray
+    xy: np.ndarray
+    code: np.ndarray
+
+
+@torch.inference_mode()
+def refine_clip(model: RefineNet, frames, candidates: Candidates, spec: CropSpec, batch: int = 256,
+                device: torch.device | str = "cpu", min_score: float = 0.0) -> Refined:
+    """Run the refiner on every candidate whose proposal score reaches ``min_score`` (others get prob 0).
+
+    frames: array-like (n, H, W, 3) uint8 full-resolution frames of the clip.
+    """
+    n, k = candidates.score.shape
+    prob, xy, code = np.zeros((n, k)), candidates.xy.copy(), np.ones((n, k), np.int64)
+    todo = np.argwhere(candidates.score >= min_score)  # (m, 2) = (frame, candidate)
+    for i in range(0, len(todo), batch):
+        chunk = todo[i:i + batch]
+        origins = crop_origin(candidates.xy[chunk[:, 0], chunk[:, 1]], spec.crop)
+        stacks = np.stack([crop_stack(frames, t, o, spec.crop, spec.context) for (t, _), o in zip(chunk, origins)])
+        out = model(frames_to_tensor(stacks, device))
+        prob[chunk[:, 0], chunk[:, 1]] = out["logit"].float().sigmoid().cpu().numpy()
+        xy[chunk[:, 0], chunk[:, 1]] = out["xy"].float().cpu().numpy() + origins
+        code[chunk[:, 0], chunk[:, 1]] = out["code"].argmax(-1).cpu().numpy() + 1
+    return Refined(prob, xy, code)

@@ -29,6 +29,8 @@ NET_HEIGHT_CENTRE = 0.914
 NET_HEIGHT_POST = 1.07
 NET_POST_X = DOUBLES_WIDTH / 2 + 0.914  # posts stand 0.914 m outside the doubles sidelines
 BALL_RADIUS = 0.0335
+BACK_WALL_Y = HALF_LENGTH + 6.4  # advertising boards behind each baseline
+SIDE_WALL_X = DOUBLES_WIDTH / 2 + 6.0  # boards along the sides
 
 FRAME_SIZE = (1280, 720)  # (width, height)
 

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .camera import BALL_RADIUS, HALF_LENGTH, NET_POST_X, net_height
+from .camera import BACK_WALL_Y, BALL_RADIUS, NET_POST_X, SIDE_WALL_X, net_height
 
 GRAVITY = 9.81
 _AIR = 0.5 * 1.21 * math.pi * BALL_RADIUS**2 / 0.057  # 0.5 rho A / m for a 57 g ball, 1/m
 DRAG_COEFF = 0.55
-FENCE_Y = HALF_LENGTH + 6.4  # back fences / advertising boards
-FENCE_X = 10.0  # side fences
+FENCE_Y = BACK_WALL_Y - BALL_RADIUS
+FENCE_X = SIDE_WALL_X - BALL_RADIUS
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,133 @@
+"""Wiring of stage 2 for ``train.py``: mine candidates with the trained proposal net, train the refiner on crop
+stacks around them, and validate against the proposal stage alone.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from data_prep.augment import stack_transform
+from data_prep.clips import Clip
+from data_prep.crops import CropSpec, RefineSamples, mined_path
+from data_prep.frame_cache import FrameCache
+from data_prep.splits import resolve_splits
+from engine.config import RefineConfig
+from engine.proposal_stage import StageParts, top1_track
+from evaluation.metrics import DEFAULT_TOLERANCE_PX, Report, roc_auc, score_clip
+from model.refine import RefineLoss, RefineNet
+from tracking.candidates import Candidates, propose_clip, refine_clip
+from tracking.weights import WEIGHTS_DIR, ProposalStage, load_proposal
+
+log = logging.getLogger(__name__)
+REFINE_THRESHOLD = 0.5  # ball probability above which the best refined candidate is called a ball
+
+
+def build(cfg: RefineConfig) -> StageParts:
+    proposal_path = cfg.proposal or WEIGHTS_DIR / "proposal.pt"
+    if not Path(proposal_path).is_file():
+        raise FileNotFoundError(f"{proposal_path}: the refine stage needs a trained proposal checkpoint; train one "
+                                "with `python train.py --stage proposal` and pass --proposal runs/proposal_N/best.pt")
+    proposal = load_proposal(proposal_path)
+    root, train_clips, val_clips = resolve_splits(cfg.data, cfg.games, cfg.val_games)
+    cache = FrameCache(cfg.cache)
+    spec = CropSpec(cfg.crop, cfg.context)
+    mined = mine_candidates(proposal, train_clips, cache, cfg.top_k, Path(cfg.cache).parent / "mined")
+    train_set = RefineSamples(train_clips, mined, spec, cache, stack_transform("train", cfg.augment),
+                              jitter=cfg.jitter, seed=cfg.seed)
+    model = RefineNet(frames=spec.frames, crop=cfg.crop, patch=cfg.patch, dim=cfg.dim, depth=cfg.depth,
+                      heads=cfg.heads)
+    criterion = RefineLoss(cfg.offset_weight, cfg.code_weight)
+    val_candidates = [propose(proposal, clip, cache, cfg.top_k) for clip in val_clips]
+
+    def losses(net: nn.Module, batch: dict) -> dict:
+        return criterion(net(batch["crops"]), batch)
+
+    def validate(net: nn.Module, device: torch.device) -> dict:
+        return validate_refine(net, proposal, val_clips, val_candidates, spec, cache, device)
+
+    return StageParts(model, losses, train_set, validate, str(root))
+
+
+def propose(proposal: ProposalStage, clip: Clip, cache: FrameCache, k: int) -> Candidates:
+    return propose_clip(proposal.model, cache.frames(clip, proposal.spec.size), clip.size, k=k)
+
+
+def mine_candidates(proposal: ProposalStage, clips: list[Clip], cache: FrameCache, k: int, folder: Path
+                    ) -> list[np.ndarray]:
+    """Top-``k`` proposal positions of every training frame, cached per clip (resumable: done clips are kept).
+
+    The cache folder is keyed by the proposal checkpoint's content, so retraining stage 1 re-mines.
+    """
+    digest = hashlib.sha256(proposal.path.read_bytes()).hexdigest()[:12]
+    folder = Path(folder) / f"{digest}-k{k}"
+    folder.mkdir(parents=True, exist_ok=True)
+    mined = []
+    for clip in tqdm(clips, desc="mining candidates", leave=False):
+        path = mined_path(folder, clip)
+        if path.is_file():
+            xy = np.load(path)
+            if xy.shape == (len(clip), k, 2):
+                mined.append(xy)
+                continue
+        xy = propose(proposal, clip, cache, k).xy
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")
+        np.save(tmp, xy)
+        tmp.replace(path)
+        mined.append(xy)
+    return mined
+
+
+def best_refined(candidates: Candidates, refined, threshold: float = REFINE_THRESHOLD):
+    """Per frame the candidate the refiner trusts most; "no ball" (-1, -1) below ``threshold``."""
+    best = refined.prob.argmax(axis=1)
+    rows = np.arange(len(best))
+    prob = refined.prob[rows, best]
+    present = prob >= threshold
+    codes = np.where(present, refined.code[rows, best], 0)
+    return codes, np.where(present[:, None], refined.xy[rows, best], -1.0), prob
+
+
+def validate_refine(model: RefineNet, proposal: ProposalStage, clips: list[Clip], candidates: list[Candidates],
+                    spec: CropSpec, cache: FrameCache, device: torch.device) -> dict:
+    """Proposal top-1 vs proposal + refine (best candidate per frame) on the validation clips.
+
+    mean error: over candidates within 2 x tolerance of a present ball, the proposal's and the refiner's distance
+    to it. auc: ball / no-ball ROC-AUC over all candidates (a candidate is a ball within the tolerance).
+    """
+    model.eval()
+    proposal_report, refine_report = Report(), Report()
+    prop_err, ref_err, labels, probs = [], [], [], []
+    for clip, cands in zip(clips, candidates):
+        refined = refine_clip(model, cache.frames(clip, None), cands, spec, device=device)
+        codes, xy = clip.labels.codes, clip.labels.xy
+        proposal_report.clips.append(score_clip(clip.name, codes, xy, *top1_track(cands, proposal.threshold)))
+        codes_r, xy_r, _ = best_refined(cands, refined)
+        refine_report.clips.append(score_clip(clip.name, codes, xy, codes_r, xy_r))
+        present = (codes > 0)[:, None]
+        d_prop = np.linalg.norm(cands.xy - xy[:, None], axis=-1)
+        d_ref = np.linalg.norm(refined.xy - xy[:, None], axis=-1)
+        matched = present & (d_prop <= 2 * DEFAULT_TOLERANCE_PX)
+        prop_err.append(d_prop[matched])
+        ref_err.append(d_ref[matched])
+        labels.append((present & (d_prop <= DEFAULT_TOLERANCE_PX)).ravel())
+        probs.append(refined.prob.ravel())
+    prop_err, ref_err = np.concatenate(prop_err), np.concatenate(ref_err)
+    summary = refine_report.summary()
+    return {"sibatracc": summary["sibatracc"], "proposal_sibatracc": proposal_report.sibatracc,
+            "precision": summary["precision"], "recall": summary["recall"], "f1": summary["f1"],
+            "auc": roc_auc(np.concatenate(labels), np.concatenate(probs)),
+            "proposal_mean_error_px": float(prop_err.mean()) if prop_err.size else float("nan"),
+            "refined_mean_error_px": float(ref_err.mean()) if ref_err.size else float("nan"),
+            "score": summary["sibatracc"]}
+
+
+def model_args(model: RefineNet) -> dict:
+    return asdict(model.args)

@@ -1,0 +1,88 @@
+"""Stage 1: shapes, candidate extraction with sub-cell precision, learning on a tiny batch, train/resume."""
+import numpy as np
+import pytest
+import torch
+
+import train
+from data_prep.stacks import heatmap_targets
+from engine.checkpoint import load_checkpoint
+from model.proposal import STRIDE, ProposalLoss, ProposalNet, cells_to_pixels, extract_candidates
+from tracking.weights import load_proposal
+
+
+def test_shapes_and_finite():
+    net = ProposalNet(frames=3)
+    logits, offset = net(torch.rand(2, 3, 3, 96, 160))
+    assert logits.shape == (2, 3, 24, 40) and offset.shape == (2, 3, 2, 24, 40)
+    assert torch.isfinite(logits).all() and ((offset >= 0) & (offset <= 1)).all()
+    with pytest.raises(AssertionError, match="multiples of 16"):
+        net(torch.rand(1, 3, 3, 90, 160))
+
+
+def test_candidates_recover_known_peaks_to_subpixel():
+    logits = torch.full((1, 24, 40), -9.0)
+    offset = torch.zeros(1, 2, 24, 40)
+    peaks = [((7, 5), (0.25, 0.75), 4.0), ((30, 18), (0.5, 0.1), 2.0), ((8, 5), (0.0, 0.0), 1.0)]  # third: NMS'd
+    for (col, row), (dx, dy), value in peaks:
+        logits[0, row, col] = value
+        offset[0, :, row, col] = torch.tensor([dx, dy])
+    xy, score = extract_candidates(logits, offset, k=3)
+    expected = cells_to_pixels(torch.tensor([[7.25, 5.75], [30.5, 18.1]]))
+    torch.testing.assert_close(xy[0, :2], expected)
+    assert score[0, 0] == pytest.approx(torch.sigmoid(torch.tensor(4.0)).item())
+    assert score[0, 2] < 0.01  # the neighbour of the strongest peak is suppressed, the next pick is background
+
+
+def test_targets_and_candidates_round_trip():
+    xy = np.array([[37.3, 21.8], [-1, -1], [100.9, 60.2]])
+    present = np.array([True, False, True])
+    t = heatmap_targets(xy, present, np.ones(3), (24, 40))
+    assert t["has_ball"].tolist() == [True, False, True] and t["heat"][1].max() == 0
+    logits = torch.from_numpy(np.where(t["heat"] >= 1, 5.0, -5.0)).float()
+    offset = torch.zeros(3, 2, 24, 40)
+    for i in (0, 2):
+        col, row = t["cell"][i]
+        offset[i, :, row, col] = torch.from_numpy(t["offset"][i])
+    found, _ = extract_candidates(logits, offset, k=1)
+    np.testing.assert_allclose(found[[0, 2], 0].numpy(), xy[[0, 2]], atol=1e-4)
+
+
+def test_a_few_steps_lower_the_loss():
+    torch.manual_seed(0)
+    net, criterion = ProposalNet(frames=3), ProposalLoss("focal")
+    frames = torch.rand(2, 3, 3, 64, 96) * 0.3
+    xy = np.array([[40.0, 30.0], [44.0, 28.0], [48.0, 27.0]])
+    for t, (x, y) in enumerate(xy):
+        frames[:, t, :, int(y) - 1:int(y) + 2, int(x) - 1:int(x) + 2] = 1.0
+    targets = {k: torch.from_numpy(v)[None].expand(2, *v.shape) for k, v in
+               heatmap_targets(xy, np.ones(3, bool), np.ones(3), (64 // STRIDE, 96 // STRIDE)).items()}
+    optimizer = torch.optim.AdamW(net.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(25):
+        loss = criterion(*net(frames), targets)["loss"]
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
+
+
+TINY = ["--stage", "proposal", "--games", "1", "2", "--val-games", "3", "--width", "160", "--height", "96",
+        "--crop-width", "96", "--crop-height", "64", "--steps-per-epoch", "3", "--batch-size", "4",
+        "--warmup-steps", "2", "--wandb", "off"]
+
+
+def test_train_checkpoint_and_resume_match_an_uninterrupted_run(ball_data, tmp_path):
+    common = TINY + ["--data", str(ball_data), "--cache", str(tmp_path / "cache")]
+    straight = train.main(common + ["--epochs", "2", "--out", str(tmp_path / "a")])
+    # interrupted: the same run stopped after its first epoch by a tiny time budget
+    train.main(common + ["--epochs", "2", "--max-minutes", "1e-6", "--out", str(tmp_path / "b")])
+    assert load_checkpoint(tmp_path / "b" / "last.pt")["epoch"] == 0
+    resumed = train.main(common + ["--epochs", "2", "--resume", str(tmp_path / "b")])
+    a, b = load_checkpoint(tmp_path / "a" / "last.pt"), load_checkpoint(tmp_path / "b" / "last.pt")
+    assert a["epoch"] == b["epoch"] == 1 and a["step"] == b["step"] == 6
+    for name, tensor in a["model"].items():
+        torch.testing.assert_close(tensor, b["model"][name], msg=name)
+    assert straight["score"] == pytest.approx(resumed["score"])
+    stage = load_proposal(tmp_path / "a" / "best.pt")  # rebuilt from the checkpoint alone
+    assert stage.spec.size == (160, 96) and 0 < stage.threshold < 1
