@@ -30,8 +30,8 @@ def save_checkpoint(path: Path, payload: dict) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def load_checkpoint(path: Path, stage: str | None = None) -> dict:
-    """Read a checkpoint safely; ``stage`` checks it belongs to that stage."""
+def read_payload(path: Path, stage: str | None = None) -> dict:
+    """Read a saved dict with ``weights_only=True``; ``stage`` checks its ``stage`` entry."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint file does not exist")
@@ -39,10 +39,18 @@ def load_checkpoint(path: Path, stage: str | None = None) -> dict:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for truncated/corrupt zip archives
         raise CheckpointError(f"{path}: not a readable checkpoint (truncated or corrupt?): {error}") from None
-    if not isinstance(payload, dict) or "model" not in payload or "model_args" not in payload:
-        raise CheckpointError(f"{path}: not a checkpoint of this project (no model/model_args)")
-    if stage is not None and payload.get("stage") != stage:
-        raise CheckpointError(f"{path}: checkpoint of stage {payload.get('stage')!r}, expected {stage!r}")
+    if not isinstance(payload, dict) or "stage" not in payload:
+        raise CheckpointError(f"{path}: not a checkpoint of this project (no stage entry)")
+    if stage is not None and payload["stage"] != stage:
+        raise CheckpointError(f"{path}: checkpoint of stage {payload['stage']!r}, expected {stage!r}")
+    return payload
+
+
+def load_checkpoint(path: Path, stage: str | None = None) -> dict:
+    """A training checkpoint: model weights, the model's constructor args, config, optimiser and RNG states."""
+    payload = read_payload(path, stage)
+    if "model" not in payload or "model_args" not in payload:
+        raise CheckpointError(f"{path}: not a training checkpoint (no model/model_args)")
     return payload
 
 

@@ -64,7 +64,7 @@ class ProposalConfig(CommonConfig):
 class RefineConfig(CommonConfig):
     """Stage 2: temporal transformer on crop stacks around proposal candidates."""
 
-    proposal: Path | None = None  # proposal checkpoint used to mine hard negatives; None = weights/proposal.pt
+    proposal: Path | None = None  # proposal used to mine hard negatives; None = newest runs/proposal_N, else shipped
     crop: int = 32  # P: crop side in full-resolution pixels
     context: int = 2  # k: frames t-k .. t+k
     patch: int = 8

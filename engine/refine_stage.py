@@ -24,18 +24,29 @@ from engine.proposal_stage import StageParts, top1_track
 from evaluation.metrics import DEFAULT_TOLERANCE_PX, Report, roc_auc, score_clip
 from model.refine import RefineLoss, RefineNet
 from tracking.candidates import Candidates, propose_clip, refine_clip
-from tracking.weights import WEIGHTS_DIR, ProposalStage, load_proposal
+from tracking.weights import DEFAULT_BUNDLE, ProposalStage, load_proposal
 
 log = logging.getLogger(__name__)
 REFINE_THRESHOLD = 0.5  # ball probability above which the best refined candidate is called a ball
 
 
+def find_proposal(explicit: Path | None) -> Path:
+    """The proposal to mine with: ``--proposal``, else the newest ``runs/proposal_N/best.pt``, else the shipped
+    bundle's proposal."""
+    if explicit is not None:
+        return Path(explicit)
+    runs = sorted(Path("runs").glob("proposal_*/best.pt"), key=lambda p: p.stat().st_mtime)
+    if runs:
+        log.info("mining with the newest proposal run %s", runs[-1])
+        return runs[-1]
+    if DEFAULT_BUNDLE.is_file():
+        return DEFAULT_BUNDLE
+    raise FileNotFoundError("the refine stage needs a trained proposal: run `python train.py --stage proposal` "
+                            "first or pass --proposal runs/proposal_N/best.pt")
+
+
 def build(cfg: RefineConfig) -> StageParts:
-    proposal_path = cfg.proposal or WEIGHTS_DIR / "proposal.pt"
-    if not Path(proposal_path).is_file():
-        raise FileNotFoundError(f"{proposal_path}: the refine stage needs a trained proposal checkpoint; train one "
-                                "with `python train.py --stage proposal` and pass --proposal runs/proposal_N/best.pt")
-    proposal = load_proposal(proposal_path)
+    proposal = load_proposal(find_proposal(cfg.proposal))
     root, train_clips, val_clips = resolve_splits(cfg.data, cfg.games, cfg.val_games)
     cache = FrameCache(cfg.cache)
     spec = CropSpec(cfg.crop, cfg.context)

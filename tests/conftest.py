@@ -95,3 +95,23 @@ def ball_data(tmp_path_factory) -> Path:
     for game in (1, 2, 3):
         write_ball_clip(root / f"game{game}" / "clip1", seed=game)
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny_runs(ball_data, tmp_path_factory) -> dict[str, Path]:
+    """A proposal and a refiner trained for a few steps on ``ball_data``, and their tracker bundle."""
+    import train
+    from tracking.bundle import main as bundle
+
+    root = tmp_path_factory.mktemp("tiny_runs")
+    common = ["--data", str(ball_data), "--games", "1", "2", "--val-games", "3", "--steps-per-epoch", "4",
+              "--batch-size", "4", "--warmup-steps", "2", "--wandb", "off", "--epochs", "1",
+              "--cache", str(root / "cache" / "frames")]
+    train.main(["--stage", "proposal", "--width", "160", "--height", "96", "--crop-width", "96",
+                "--crop-height", "64", "--out", str(root / "proposal")] + common)
+    train.main(["--stage", "refine", "--proposal", str(root / "proposal" / "best.pt"), "--out",
+                str(root / "refine")] + common)
+    bundle(["--proposal", str(root / "proposal" / "best.pt"), "--refine", str(root / "refine" / "best.pt"),
+            "--out", str(root / "bundle" / "tracker.pt"), "--data", str(ball_data), "--val-games", "3"])
+    return {"proposal": root / "proposal" / "best.pt", "refine": root / "refine" / "best.pt",
+            "bundle": root / "bundle" / "tracker.pt", "root": root}

@@ -97,10 +97,11 @@ class Refined:
 
 @torch.inference_mode()
 def refine_clip(model: RefineNet, frames, candidates: Candidates, spec: CropSpec, batch: int = 256,
-                device: torch.device | str = "cpu", min_score: float = 0.0) -> Refined:
+                device: torch.device | str = "cpu", min_score: float = 0.0, frame_offset: int = 0) -> Refined:
     """Run the refiner on every candidate whose proposal score reaches ``min_score`` (others get prob 0).
 
-    frames: array-like (n, H, W, 3) uint8 full-resolution frames of the clip.
+    frames: array-like of full-resolution (H, W, 3) uint8 frames; candidate frame t is ``frames[t + frame_offset]``
+    (a streaming window holds context frames before the candidates' first frame).
     """
     n, k = candidates.score.shape
     prob, xy, code = np.zeros((n, k)), candidates.xy.copy(), np.ones((n, k), np.int64)
@@ -108,7 +109,8 @@ def refine_clip(model: RefineNet, frames, candidates: Candidates, spec: CropSpec
     for i in range(0, len(todo), batch):
         chunk = todo[i:i + batch]
         origins = crop_origin(candidates.xy[chunk[:, 0], chunk[:, 1]], spec.crop)
-        stacks = np.stack([crop_stack(frames, t, o, spec.crop, spec.context) for (t, _), o in zip(chunk, origins)])
+        stacks = np.stack([crop_stack(frames, t + frame_offset, o, spec.crop, spec.context)
+                           for (t, _), o in zip(chunk, origins)])
         out = model(frames_to_tensor(stacks, device))
         prob[chunk[:, 0], chunk[:, 1]] = out["logit"].float().sigmoid().cpu().numpy()
         xy[chunk[:, 0], chunk[:, 1]] = out["xy"].float().cpu().numpy() + origins

@@ -1,18 +1,38 @@
-"""Load trained stages from checkpoints: models are rebuilt from the args stored with them, never from flags."""
+"""Trained weights: stage checkpoints, the tracker bundle that ships both stages, and fetching bundles.
+
+A *bundle* (``weights/tracker.pt``) holds each stage's constructor args and weights, the proposal's presence
+threshold, the decoder's parameters and the tracker's settings: the tracker is rebuilt from it alone. Everything
+is loaded with ``torch.load(weights_only=True)`` after the file's sha256 is checked, so a downloaded file can
+neither run code nor be a silently truncated copy.
+
+Sources accepted by :func:`resolve_weights`: ``None`` (the shipped bundle, checked against ``weights/SHA256SUMS``),
+a local path, a Google Drive file id or URL, or any http(s) URL (fetched with gdown into ``~/.cache``).
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import logging
+import os
+import re
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 
 from data_prep.crops import CropSpec
 from data_prep.stacks import StackSpec
-from engine.checkpoint import load_checkpoint
+from engine.checkpoint import CheckpointError, load_checkpoint, read_payload, save_checkpoint
 from model.proposal import ProposalNet, build_proposal
 from model.refine import RefineNet, build_refine
+from tracking.decode import DecodeParams
+
+log = logging.getLogger(__name__)
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+DEFAULT_BUNDLE = WEIGHTS_DIR / "tracker.pt"
+CHECKSUMS = WEIGHTS_DIR / "SHA256SUMS"
+CACHE_DIR = Path(os.environ.get("TENNIS_TRACKER_CACHE", Path.home() / ".cache" / "tennis-tracker"))
+DRIVE_ID = re.compile(r"[A-Za-z0-9_-]{20,}")
 
 
 @dataclass
@@ -30,19 +50,145 @@ class RefineStage:
     path: Path
 
 
-def load_proposal(path: Path, device: torch.device | str = "cpu") -> ProposalStage:
-    payload = load_checkpoint(path, "proposal")
-    model = build_proposal(payload["model_args"])
-    model.load_state_dict(payload["model"])
+@dataclass
+class Bundle:
+    proposal: ProposalStage
+    refine: RefineStage | None
+    decode: DecodeParams
+    settings: dict
+
+
+def _proposal_from(part: dict, path: Path, device) -> ProposalStage:
+    model = build_proposal(part["model_args"])
+    model.load_state_dict(part["model"])
+    spec = StackSpec(**part["spec"])
+    return ProposalStage(model.to(device).eval(), spec, float(part["threshold"]), Path(path))
+
+
+def _refine_from(part: dict, path: Path, device) -> RefineStage:
+    model = build_refine(part["model_args"])
+    model.load_state_dict(part["model"])
+    args = part["model_args"]
+    return RefineStage(model.to(device).eval(), CropSpec(args["crop"], args["frames"] // 2), Path(path))
+
+
+def proposal_part(payload: dict) -> dict:
+    """The inference part of a proposal training checkpoint."""
     config = payload["config"]
-    spec = StackSpec(config["frames"], config["width"], config["height"])
-    threshold = float(payload.get("metrics", {}).get("best_threshold", config["score_threshold"]))
-    return ProposalStage(model.to(device).eval(), spec, threshold, Path(path))
+    threshold = payload.get("metrics", {}).get("best_threshold", config["score_threshold"])
+    return {"model_args": payload["model_args"], "model": payload["model"], "threshold": float(threshold),
+            "spec": {"frames": config["frames"], "width": config["width"], "height": config["height"]}}
+
+
+def load_proposal(path: Path, device: torch.device | str = "cpu") -> ProposalStage:
+    """From a proposal training checkpoint or from the proposal part of a tracker bundle."""
+    payload = read_payload(path)
+    if payload["stage"] == "tracker":
+        return _proposal_from(payload["proposal"], path, device)
+    return _proposal_from(proposal_part(load_checkpoint(path, "proposal")), path, device)
 
 
 def load_refine(path: Path, device: torch.device | str = "cpu") -> RefineStage:
     payload = load_checkpoint(path, "refine")
-    model = build_refine(payload["model_args"])
-    model.load_state_dict(payload["model"])
-    args = payload["model_args"]
-    return RefineStage(model.to(device).eval(), CropSpec(args["crop"], args["frames"] // 2), Path(path))
+    return _refine_from({"model_args": payload["model_args"], "model": payload["model"]}, path, device)
+
+
+def write_bundle(path: Path, proposal_ckpt: Path, refine_ckpt: Path | None, decode: DecodeParams,
+                 settings: dict, provenance: dict) -> str:
+    """Bundle the stages for inference; returns the file's sha256 (also recorded in ``SHA256SUMS`` beside it)."""
+    bundle = {"stage": "tracker", "proposal": proposal_part(load_checkpoint(proposal_ckpt, "proposal")),
+              "refine": None, "decode": asdict(decode), "settings": settings, "provenance": provenance}
+    if refine_ckpt is not None:
+        payload = load_checkpoint(refine_ckpt, "refine")
+        bundle["refine"] = {"model_args": payload["model_args"], "model": payload["model"]}
+    save_checkpoint(path, bundle)
+    digest = sha256_of(path)
+    sums = Path(path).parent / "SHA256SUMS"
+    lines = [ln for ln in (sums.read_text().splitlines() if sums.exists() else []) if not ln.endswith(Path(path).name)]
+    sums.write_text("\n".join(lines + [f"{digest}  {Path(path).name}"]) + "\n")
+    return digest
+
+
+def load_bundle(path: Path, device: torch.device | str = "cpu") -> Bundle:
+    payload = read_payload(path, "tracker")
+    try:
+        proposal = _proposal_from(payload["proposal"], path, device)
+        refine = _refine_from(payload["refine"], path, device) if payload.get("refine") else None
+        return Bundle(proposal, refine, DecodeParams(**payload["decode"]), dict(payload.get("settings", {})))
+    except (KeyError, TypeError, RuntimeError) as error:
+        raise CheckpointError(f"{path}: tracker bundle is incomplete or does not match the code: {error}") from None
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def known_checksum(name: str) -> str | None:
+    if not CHECKSUMS.exists():
+        return None
+    for line in CHECKSUMS.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1] == name:
+            return parts[0]
+    return None
+
+
+def verify(path: Path, expected: str | None) -> Path:
+    if expected is not None and sha256_of(path) != expected.lower():
+        raise CheckpointError(f"{path}: sha256 {sha256_of(path)} does not match the expected {expected}; the file "
+                              "is corrupt, truncated or not the published weights")
+    return path
+
+
+def resolve_weights(source: str | Path | None = None, sha256: str | None = None, cache_dir: Path = CACHE_DIR) -> Path:
+    """A verified local path for ``source`` (see the module docstring); downloads are cached by name/id."""
+    if source is None:
+        if not DEFAULT_BUNDLE.is_file():
+            raise CheckpointError(f"{DEFAULT_BUNDLE}: no shipped weights; train them with `bash run.sh demo` or "
+                                  "pass --weights")
+        return verify(DEFAULT_BUNDLE, sha256 or known_checksum(DEFAULT_BUNDLE.name))
+    text = str(source)
+    if Path(text).is_file():
+        return verify(Path(text), sha256)
+    if text.startswith(("http://", "https://")) or DRIVE_ID.fullmatch(text):
+        return _download(text, sha256, Path(cache_dir))
+    raise CheckpointError(f"{text}: not a file, a Google Drive id or an http(s) URL")
+
+
+def _download(source: str, sha256: str | None, cache_dir: Path) -> Path:
+    import gdown
+
+    drive = re.search(r"(?:/d/|id=)([A-Za-z0-9_-]{20,})", source)
+    key = drive.group(1) if drive else (source if DRIVE_ID.fullmatch(source) else hashlib.sha1(source.encode())
+                                        .hexdigest()[:16])
+
+    target = cache_dir / f"{key}.pt"
+    if target.is_file():
+        try:
+            return verify(target, sha256)
+        except CheckpointError:
+            log.warning("cached %s fails its checksum; downloading again", target)
+            target.unlink()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
+    try:
+        # gdown resolves Drive share links and ids (confirm pages included) and plain URLs alike.
+        by_id = {"id": key} if drive or DRIVE_ID.fullmatch(source) else {"url": source}
+        result = gdown.download(**by_id, output=str(tmp), quiet=True, timeout=60)
+        if result is None or not tmp.is_file():
+            raise CheckpointError(f"{source}: download failed")
+        verify(tmp, sha256)
+        if sha256 is None:
+            log.warning("%s: no checksum given; downloaded file has sha256 %s", source, sha256_of(tmp))
+        tmp.replace(target)
+    except CheckpointError:
+        raise
+    except Exception as error:  # gdown raises its own types and requests' ones
+        raise CheckpointError(f"{source}: download failed: {error}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target

@@ -107,7 +107,7 @@ def spin_axis(velocity: np.ndarray) -> tuple[float, float]:
 
 
 def fly(p0: np.ndarray, v0: np.ndarray, t0: float, duration: float, bounce: Bounce, lift: float = 0.0,
-        dt: float = 1 / 240, stop_at_bounce: bool = False) -> Flight:
+        dt: float = 1 / 120, stop_at_bounce: bool = False) -> Flight:
     """Integrate a ball launched at ``p0`` (3,) with ``v0`` (3,) m/s at time ``t0`` for ``duration`` seconds.
 
     ``lift`` is the Magnus coefficient C_L, positive for topspin (the ball dips), negative for slice. The ball
@@ -180,7 +180,7 @@ def fly(p0: np.ndarray, v0: np.ndarray, t0: float, duration: float, bounce: Boun
 
 
 def _landing_range(p0: np.ndarray, direction: np.ndarray, speed: float, elevation: float, lift: float,
-                   dt: float = 1 / 100) -> float:
+                   dt: float = 1 / 60) -> float:
     v0 = speed * np.array([math.cos(elevation) * direction[0], math.cos(elevation) * direction[1],
                            math.sin(elevation)])
     flight = fly(p0, v0, 0.0, 8.0, SURFACE_BOUNCE["hard"], lift, dt=dt, stop_at_bounce=True)
@@ -212,7 +212,7 @@ def aim(p0: np.ndarray, target: np.ndarray, speed: float, lift: float = 0.0, hig
         if near > dist:
             speed /= 1.2
             continue
-        for _ in range(16):
+        for _ in range(12):
             mid = 0.5 * (lo + hi)
             r_mid = _landing_range(p0, direction, speed, mid, lift)
             if (r_mid < dist) != high:

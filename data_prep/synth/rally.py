@@ -153,6 +153,15 @@ def _contact_after_bounce(flight: Flight, bounce_t: float, rng: np.random.Genera
     return float(ts[idx])
 
 
+def _fly_to_bounce(p0: np.ndarray, v0: np.ndarray, t0: float, bounce: Bounce, lift: float) -> Flight:
+    """A shot's flight, long enough to be returned after its bounce or to roll out after a miss."""
+    flight = fly(p0, v0, t0, 2.8, bounce, lift)
+    bounces = flight.bounces()
+    if not bounces or bounces[0].t > t0 + 1.6:  # lobs and slow balls: follow them further
+        flight = fly(p0, v0, t0, 5.0, bounce, lift)
+    return flight
+
+
 class _Scripter:
     """Builds a :class:`Script` point by point from one RNG."""
 
@@ -229,7 +238,7 @@ class _Scripter:
         v0 = aim(contact, target, speed, lift)
         if faulty and rng.random() < 0.3:
             v0[2] -= rng.uniform(1.0, 2.5)  # into the net
-        flight = fly(contact, v0, t_hit, 5.0, self.bounce, lift)
+        flight = _fly_to_bounce(contact, v0, t_hit, self.bounce, lift)
         end = self._rally(flight, t_hit, server_side, serve=True, server_box_x=-court_x)
         return end, faulty
 
@@ -301,14 +310,14 @@ class _Scripter:
         v0 = aim(contact, target, speed, lift, high=high)
         if error and rng.random() < 0.3:
             v0[2] -= rng.uniform(2.0, 4.0)
-        flight = fly(contact, v0, t, 5.0, self.bounce, lift)
+        flight = _fly_to_bounce(contact, v0, t, self.bounce, lift)
         # A drive that clips the net is re-aimed higher, so most shots go over as intended.
         for _ in range(3):
             if error or not any(e.kind == "net" for e in flight.events):
                 break
             speed *= 0.88
             v0 = aim(contact, target, speed, lift, high=high)
-            flight = fly(contact, v0, t, 5.0, self.bounce, lift)
+            flight = _fly_to_bounce(contact, v0, t, self.bounce, lift)
         return flight
 
 

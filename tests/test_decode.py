@@ -1,0 +1,89 @@
+"""Temporal decoding on synthetic candidate sets with known answers."""
+import numpy as np
+import pytest
+
+from tracking.decode import DecodeParams, StreamingDecoder, decode_track, viterbi
+
+
+def flight(n=40, start=(200.0, 500.0), velocity=(12.0, -20.0), gravity=0.8):
+    t = np.arange(n)[:, None]
+    return np.array(start) + np.array(velocity) * t + np.array([0, 0.5 * gravity]) * t ** 2
+
+
+def candidate_set(ball, k=3, seed=0, ball_prob=0.9, clutter_prob=0.3):
+    """Ball in a random slot of each frame among clutter candidates; returns xy, prob, code, true slot."""
+    rng = np.random.default_rng(seed)
+    n = len(ball)
+    xy = rng.uniform([0, 0], [1280, 720], (n, k, 2))
+    prob = rng.uniform(0, clutter_prob, (n, k))
+    slot = rng.integers(0, k, n)
+    xy[np.arange(n), slot] = ball + rng.normal(0, 1.0, (n, 2))
+    prob[np.arange(n), slot] = ball_prob
+    return xy, prob, np.ones((n, k), np.int64), slot
+
+
+def test_follows_the_ball_through_clutter():
+    ball = flight()
+    xy, prob, code, slot = candidate_set(ball)
+    assert (viterbi(xy, prob) == slot).all()
+
+
+def test_rejects_a_confident_outlier_far_off_the_track():
+    ball = flight()
+    xy, prob, code, slot = candidate_set(ball)
+    other = (slot[20] + 1) % 3
+    xy[20, other], prob[20, other] = (1100.0, 80.0), 0.97  # e.g. a white shoe, once
+    prob[20, slot[20]] = 0.6
+    choice = viterbi(xy, prob)
+    assert choice[20] == slot[20]
+
+
+def test_rejects_isolated_weak_detection():
+    xy = np.zeros((9, 1, 2)) + 300
+    prob = np.full((9, 1), 0.01)
+    prob[4] = 0.7  # one frame only, no track around it
+    track = decode_track(xy, prob, np.ones((9, 1), np.int64))
+    assert (track.codes == 0).all() and (track.xy == -1).all()
+
+
+def test_fills_an_occlusion_gap_from_the_motion():
+    ball = flight()
+    xy, prob, code, slot = candidate_set(ball)
+    prob[15:18] = 0.02  # occluded by the player: the refiner sees nothing
+    track = decode_track(xy, prob, code, DecodeParams(max_gap=5))
+    assert (track.codes[15:18] == 3).all()
+    np.testing.assert_allclose(track.xy[15:18], ball[15:18], atol=3.0)
+    assert (track.codes[:15] == 1).all()
+
+
+def test_does_not_bridge_a_long_absence():
+    ball = flight()
+    xy, prob, code, slot = candidate_set(ball)
+    prob[10:30] = 0.02  # ball left the frame
+    track = decode_track(xy, prob, code, DecodeParams(max_gap=5))
+    assert (track.codes[10:30] == 0).all()
+
+
+def test_prefers_the_moving_ball_over_a_static_distractor():
+    ball = flight()
+    xy, prob, code, slot = candidate_set(ball, k=2, ball_prob=0.8)
+    other = 1 - slot
+    xy[np.arange(len(ball)), other] = (640.0, 650.0)  # the court's centre mark, every frame
+    prob[np.arange(len(ball)), other] = 0.8
+    assert (viterbi(xy, prob) == slot).mean() > 0.95
+
+
+@pytest.mark.parametrize("lag", [0, 4, 10])
+def test_streaming_matches_offline_away_from_the_window_edges(lag):
+    ball = flight(60)
+    xy, prob, code, slot = candidate_set(ball, seed=3)
+    decoder = StreamingDecoder(lag=lag, window=40)
+    out = []
+    for t in range(len(ball)):
+        out += decoder.push(xy[t], prob[t], code[t])
+    out += decoder.flush()
+    assert [f for f, _, _ in out] == list(range(len(ball)))
+    offline = decode_track(xy, prob, code)
+    streamed = np.array([p for _, _, p in out])
+    agree = np.linalg.norm(streamed - offline.xy, axis=1) < 1e-6
+    assert agree[lag + 2:].mean() > 0.95

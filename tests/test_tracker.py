@@ -1,0 +1,106 @@
+"""The end-to-end tracker, the assignment drop-in, weights from loopback HTTP, corrupt weights."""
+import functools
+import hashlib
+import http.server
+import threading
+
+import cv2
+import numpy as np
+import pytest
+
+import evaluate
+from data_prep.clips import discover_clips, read_frame
+from engine.checkpoint import CheckpointError
+from tracking.assignment import SuperTrackingModel
+from tracking.tracker import Tracker
+from tracking.weights import resolve_weights
+
+
+def test_tracks_every_frame_with_minus_one_when_absent(tiny_runs, ball_data):
+    tracker = Tracker.load(tiny_runs["bundle"])
+    clip = discover_clips(ball_data, [3])[0]
+    track = tracker.track_clip(clip)
+    assert len(track) == len(clip)
+    assert ((track.codes == 0) == (track.xy[:, 0] == -1)).all() and set(track.codes) <= {0, 1, 2, 3}
+
+
+def test_streaming_chunks_do_not_change_the_answer(tiny_runs, ball_data):
+    clip = discover_clips(ball_data, [3])[0]
+    frames = [read_frame(p) for p in clip.frames]
+    whole = Tracker.load(tiny_runs["bundle"], chunk=64).track_frames(frames)
+    pieces = Tracker.load(tiny_runs["bundle"], chunk=4).track_frames(iter(frames))
+    np.testing.assert_allclose(pieces.refined.prob, whole.refined.prob, atol=1e-5)
+    np.testing.assert_array_equal(pieces.track.codes, whole.track.codes)
+
+
+def test_other_resolutions_come_back_in_their_own_pixels(tiny_runs, ball_data):
+    tracker = Tracker.load(tiny_runs["bundle"])
+    clip = discover_clips(ball_data, [3])[0]
+    frames = [read_frame(p) for p in clip.frames]
+    big = [cv2.resize(f, (320, 192)) for f in frames]
+    small_track, big_track = tracker.track_frames(frames).track, tracker.track_frames(big).track
+    both = (small_track.codes > 0) & (big_track.codes > 0)
+    if both.any():  # same frames, twice the size: positions scale (within the refiner's wobble)
+        assert np.abs(big_track.xy[both] / 2 - small_track.xy[both]).max() < 6
+
+
+def test_evaluate_runs_the_tracker(tiny_runs, ball_data, tmp_path, capsys):
+    score = evaluate.main(["--data", str(ball_data), "--games", "3", "--weights", str(tiny_runs["bundle"]),
+                           "--out", str(tmp_path / "eval"), "--visualize"])
+    assert capsys.readouterr().out.strip().splitlines()[-1] == f"SiBaTrAcc: {score:.4f}"
+    assert (tmp_path / "eval" / "videos" / "game3_clip1.mp4").is_file()
+    assert (tmp_path / "eval" / "videos" / "game3_clip1_prob.mp4").is_file()
+
+
+def test_assignment_drop_in(tiny_runs, ball_data, tmp_path):
+    model = SuperTrackingModel(batch_s=4, stack_s=3, out_path=tmp_path / "out", downscale=False)
+    model.load(tiny_runs["bundle"])
+    clip = discover_clips(ball_data, [3])[0]
+    frames = np.stack([read_frame(p) for p in clip.frames])
+    labels, prob = model.predict(frames)
+    assert labels.shape == (len(clip), 3) and prob.shape[0] == len(clip)
+    assert ((labels[:, 0] == 0) == (labels[:, 1] == -1)).all()
+    score = model.test(ball_data, [3], do_visualization=False, test_name="t")
+    assert 0 <= score <= 1 and (tmp_path / "out" / "t" / "report.json").is_file()
+
+
+@pytest.fixture
+def loopback(tmp_path):
+    """Serve tmp_path/www over HTTP on 127.0.0.1 (no other address is ever contacted)."""
+    www = tmp_path / "www"
+    www.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(www))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield www, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_weights_from_a_url_are_checksummed_and_cached(tiny_runs, loopback, tmp_path):
+    www, base = loopback
+    data = tiny_runs["bundle"].read_bytes()
+    (www / "tracker.pt").write_bytes(data)
+    digest = hashlib.sha256(data).hexdigest()
+    cache = tmp_path / "cache"
+    path = resolve_weights(f"{base}/tracker.pt", sha256=digest, cache_dir=cache)
+    assert path.read_bytes() == data and path.parent == cache
+    (www / "tracker.pt").unlink()  # cached now: no second download
+    assert resolve_weights(f"{base}/tracker.pt", sha256=digest, cache_dir=cache) == path
+    Tracker.load(path)
+    (www / "other.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="does not match"):
+        resolve_weights(f"{base}/other.pt", sha256=digest, cache_dir=cache)
+    assert not list(cache.glob("*.part"))
+
+
+def test_corrupt_or_truncated_weights_fail_clearly(tiny_runs, tmp_path):
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(tiny_runs["bundle"].read_bytes()[:2000])
+    with pytest.raises(CheckpointError, match="truncated.pt: not a readable checkpoint"):
+        Tracker.load(truncated)
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(CheckpointError, match="garbage.pt"):
+        Tracker.load(garbage)
+    with pytest.raises(CheckpointError, match="expected 'tracker'"):
+        Tracker.load(tiny_runs["proposal"])

@@ -1,0 +1,167 @@
+"""Temporal decoding: one ball (or none) per frame from the refined candidates, optimised over the whole clip.
+
+A second-order Viterbi: the state of frame t is (candidate at t, candidate at t-1), each a candidate index or
+NONE, so every transition sees three consecutive positions and can price the ball's acceleration. Costs, all in
+full-resolution pixels and frames:
+
+* emission: choosing candidate i costs ``-logit(p_i) + presence_bias``; NONE costs 0 (its evidence is the
+  candidates' low probabilities);
+* start: a track that begins after NONE pays ``start_cost``, so an isolated detection survives only when the
+  refiner is sure of it;
+* motion: a jump over ``max_jump`` px between consecutive frames is impossible; with three points the deviation of
+  the acceleration from a gravity-like ``gravity`` (px / frame^2, image y) costs ``|a - g|^2 / (2 sigma^2)`` capped
+  at ``break_cost``: hits and bounces are allowed breaks, not impossibilities; a ball that does not move pays
+  ``static_cost`` (court marks and shoes stand still, a ball in play seldom does).
+
+Short NONE gaps between two detections consistent with each other (occlusion by a player or the net) are filled
+from the motion on both sides: occluded balls count as present in SiBaTrAcc. The streaming decoder re-runs the same
+optimisation over a sliding window and commits each frame after a fixed lag.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from evaluation.predictions import Track
+
+INF = 1e9
+OCCLUDED = 3  # code reported for positions filled across a gap
+
+
+@dataclass(frozen=True)
+class DecodeParams:
+    presence_bias: float = 0.0
+    start_cost: float = 3.0
+    max_jump: float = 120.0
+    gravity: float = 0.8
+    sigma: float = 6.0
+    break_cost: float = 3.0
+    static_cost: float = 0.5
+    static_px: float = 1.0
+    max_gap: int = 5
+    logit_clip: float = 8.0
+
+
+def _logit(p: np.ndarray, clip: float) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.clip(np.log(p / (1 - p)), -clip, clip)
+
+
+def _transition(cur: np.ndarray, prev: np.ndarray, prev2: np.ndarray, params: DecodeParams) -> np.ndarray:
+    """Cost of moving through candidates (k at t-2) -> (j at t-1) -> (i at t), shape (K+1, K+1, K+1) as [i, j, k].
+
+    cur, prev, prev2: (K, 2) positions; index K is NONE.
+    """
+    k = len(cur)
+    cost = np.zeros((k + 1, k + 1, k + 1))
+    step = np.linalg.norm(cur[:, None] - prev[None], axis=-1)  # (K, K) [i, j]
+    move = np.where(step > params.max_jump, INF, np.where(step < params.static_px, params.static_cost, 0.0))
+    cost[:k, :k, :] += move[:, :, None]
+    accel = cur[:, None, None] - 2 * prev[None, :, None] + prev2[None, None]  # (K, K, K, 2)
+    accel[..., 1] -= params.gravity
+    bend = np.minimum((accel ** 2).sum(-1) / (2 * params.sigma ** 2), params.break_cost)
+    cost[:k, :k, :k] += bend
+    cost[:k, k, :] += params.start_cost  # a track (re)starts after NONE
+    return cost
+
+
+def viterbi(xy: np.ndarray, prob: np.ndarray, params: DecodeParams = DecodeParams()) -> np.ndarray:
+    """Best candidate index per frame, or -1 for no ball.
+
+    xy: (n, K, 2) candidate positions, prob: (n, K) ball probabilities -> (n,) int in -1..K-1
+    """
+    n, k = prob.shape
+    none = k
+    if n == 0:
+        return np.zeros(0, np.int64)
+    emission = np.concatenate([-_logit(prob, params.logit_clip) + params.presence_bias, np.zeros((n, 1))], axis=1)
+    # cost[i, j]: best total cost with candidate i at t and j at t-1
+    cost = np.full((k + 1, k + 1), INF)
+    cost[:, none] = emission[0]
+    cost[:k, none] += params.start_cost
+    back = np.zeros((n, k + 1, k + 1), np.int64)
+    far = np.full((k, 2), 1e6)  # positions before the clip: never within a jump
+    for t in range(1, n):
+        prev2 = xy[t - 2] if t >= 2 else far
+        total = cost[None, :, :] + _transition(xy[t], xy[t - 1], prev2, params)  # [i, j, k]
+        back[t] = total.argmin(axis=2)
+        cost = np.take_along_axis(total, back[t][..., None], axis=2)[..., 0] + emission[t][:, None]
+    i, j = np.unravel_index(cost.argmin(), cost.shape)
+    path = np.zeros(n, np.int64)
+    path[n - 1] = i
+    for t in range(n - 1, 0, -1):
+        path[t - 1] = j
+        i, j = j, back[t, i, j]
+    return np.where(path == none, -1, path)
+
+
+def fill_gaps(codes: np.ndarray, xy: np.ndarray, params: DecodeParams) -> tuple[np.ndarray, np.ndarray]:
+    """Fill runs of "no ball" up to ``max_gap`` frames between two detections from a fit of both sides.
+
+    codes (n,), xy (n, 2) -> new codes (filled frames get code 3, occluded) and positions.
+    """
+    codes, xy = codes.copy(), xy.copy()
+    present = np.flatnonzero(codes > 0)
+    for a, b in zip(present[:-1], present[1:]):
+        gap = b - a - 1
+        if gap == 0 or gap > params.max_gap or np.linalg.norm(xy[b] - xy[a]) > params.max_jump * (b - a):
+            continue
+        left = [s for s in range(a - 2, a + 1) if s >= 0 and codes[s] > 0]
+        right = [s for s in range(b, b + 3) if s < len(codes) and codes[s] > 0]
+        known = np.array(left + right)
+        degree = 2 if len(known) >= 4 else 1
+        frames = np.arange(a + 1, b)
+        for axis in (0, 1):
+            coef = np.polyfit(known, xy[known, axis], degree)
+            xy[frames, axis] = np.polyval(coef, frames)
+        codes[frames] = OCCLUDED
+    return codes, xy
+
+
+def decode_track(xy: np.ndarray, prob: np.ndarray, code: np.ndarray, params: DecodeParams = DecodeParams()) -> Track:
+    """The clip's track: Viterbi choice, refiner's code for chosen candidates, gaps filled; -1 where no ball.
+
+    xy (n, K, 2), prob (n, K), code (n, K) in 1..3 -> Track
+    """
+    choice = viterbi(xy, prob, params)
+    rows = np.arange(len(choice))
+    chosen = choice >= 0
+    codes = np.where(chosen, code[rows, np.maximum(choice, 0)], 0)
+    positions = np.where(chosen[:, None], xy[rows, np.maximum(choice, 0)], -1.0)
+    codes, positions = fill_gaps(codes, positions, params)
+    return Track(codes.astype(np.int64), np.where(codes[:, None] > 0, positions, -1.0))
+
+
+class StreamingDecoder:
+    """Fixed-latency decoding for live use: frame t is committed once frame t + ``lag`` has arrived.
+
+    Each push re-optimises the last ``window`` frames (the committed past enters only through its candidates), so
+    the cost per frame is constant and the answer for a frame never changes once emitted.
+    """
+
+    def __init__(self, params: DecodeParams = DecodeParams(), lag: int = 8, window: int = 48):
+        assert window > lag >= 0, "window must exceed lag"
+        self.params, self.lag, self.window = params, lag, window
+        self.buffer: deque = deque(maxlen=window)
+        self.pushed = 0
+
+    def push(self, xy: np.ndarray, prob: np.ndarray, code: np.ndarray) -> list[tuple[int, int, np.ndarray]]:
+        """Add one frame's candidates (K, 2), (K,), (K,); return committed frames as (frame, code, (x, y))."""
+        self.buffer.append((xy, prob, code))
+        self.pushed += 1
+        if self.pushed <= self.lag:
+            return []
+        return [self._decide(len(self.buffer) - 1 - self.lag)]
+
+    def flush(self) -> list[tuple[int, int, np.ndarray]]:
+        """Commit the last ``lag`` frames at the end of the stream."""
+        count = min(self.lag, self.pushed)
+        return [self._decide(len(self.buffer) - count + i) for i in range(count)]
+
+    def _decide(self, position: int) -> tuple[int, int, np.ndarray]:
+        xy, prob, code = (np.stack(parts) for parts in zip(*self.buffer))
+        track = decode_track(xy, prob, code, self.params)
+        frame = self.pushed - len(self.buffer) + position
+        return frame, int(track.codes[position]), track.xy[position]

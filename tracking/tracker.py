@@ -1,0 +1,146 @@
+"""The end-to-end tracker: frames in, one ball position (or none) per frame out.
+
+    proposal (low-res stacks) -> top-K candidates -> refiner (full-res crop stacks) -> temporal decoding
+
+Frames are streamed in chunks: only the current chunk plus ``context`` frames on each side are held at full
+resolution, so memory stays flat for videos of any length; the per-frame candidates that the decoder needs are
+a few numbers each.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field, replace
+from itertools import islice
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from data_prep.clips import FULL_SIZE, Clip, read_frame, scale_points
+from data_prep.frame_cache import resize_frame
+from engine.loop import resolve_device
+from evaluation.predictions import Track
+from tracking.candidates import Candidates, Refined, propose_clip, refine_clip
+from tracking.decode import DecodeParams, decode_track
+from tracking.weights import ProposalStage, RefineStage, load_bundle, resolve_weights
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ClipOutput:
+    """Everything the tracker computed for a clip: the track and the per-frame candidates behind it."""
+
+    track: Track
+    candidates: Candidates
+    refined: Refined | None
+    seconds: float = 0.0
+    extras: dict = field(default_factory=dict)
+
+
+class Tracker:
+    """Proposal + refiner + decoder with their settings; build it with :meth:`load`."""
+
+    def __init__(self, proposal: ProposalStage, refine: RefineStage | None, decode: DecodeParams = DecodeParams(),
+                 top_k: int = 5, min_score: float = 0.02, chunk: int = 48, device: torch.device | str = "cpu"):
+        self.proposal, self.refine, self.decode = proposal, refine, decode
+        self.top_k, self.min_score, self.chunk = top_k, min_score, chunk
+        self.device = torch.device(device)
+        self.source: str = ""
+
+    @classmethod
+    def load(cls, weights: str | Path | None = None, device: str = "auto", **overrides) -> Tracker:
+        """From a tracker bundle: a local file, a Google Drive id or URL, or (None) the shipped default weights."""
+        device = resolve_device(device)
+        path = resolve_weights(weights)
+        bundle = load_bundle(path, device)
+        tracker = cls(bundle.proposal, bundle.refine, bundle.decode, **{**bundle.settings, **overrides},
+                      device=device)
+        tracker.source = str(path)
+        return tracker
+
+    def describe(self) -> dict:
+        return {"weights": self.source, "decode": asdict(self.decode), "top_k": self.top_k,
+                "min_score": self.min_score, "refine": self.refine is not None, "device": str(self.device)}
+
+    def track_clip(self, clip: Clip) -> Track:
+        return self.track_frames((read_frame(path) for path in clip.frames)).track
+
+    def track_frames(self, frames: Iterable[np.ndarray]) -> ClipOutput:
+        """Track a stream of RGB frames (all of one size); positions come back in that size's pixels.
+
+        Frames of another width than the assignment's 1280 are resized to it first (1080p, 4:3, small videos),
+        since the refiner was trained on balls of 720p broadcast size.
+        """
+        frames = iter(frames)
+        first = next(frames, None)
+        if first is None:
+            raise ValueError("no frames to track")
+        factor = FULL_SIZE[0] / first.shape[1]
+        if abs(factor - 1) < 1e-9:
+            return self._track(itertools.chain([first], frames))
+        size = (FULL_SIZE[0], int(round(first.shape[0] * factor)))
+        out = self._track(resize_frame(f, size) for f in itertools.chain([first], frames))
+        present = out.track.codes > 0
+        xy = np.where(present[:, None], scale_points(out.track.xy, 1 / factor), -1.0)
+        return replace(out, track=Track(out.track.codes, xy), extras={**out.extras, "work_size": size})
+
+    def _track(self, frames: Iterable[np.ndarray]) -> ClipOutput:
+        started = time.perf_counter()
+        proposal, refine = self.proposal, self.refine
+        context = refine.spec.context if refine is not None else 0
+        left: list[np.ndarray] = []
+        parts_c, parts_r = [], []
+        for chunk, ahead in chunked(frames, self.chunk, proposal.spec.frames):
+            full_size = (chunk[0].shape[1], chunk[0].shape[0])
+            candidates = self._propose(chunk, full_size)
+            parts_c.append(candidates)
+            if refine is not None:
+                window = left + chunk + ahead[:context]
+                parts_r.append(refine_clip(refine.model, window, candidates, refine.spec, device=self.device,
+                                           min_score=self.min_score, frame_offset=len(left)))
+            left = chunk[-context:] if context else []
+        candidates = Candidates(np.concatenate([c.xy for c in parts_c]), np.concatenate([c.score for c in parts_c]))
+        refined = None
+        if refine is not None:
+            refined = Refined(*(np.concatenate([getattr(r, name) for r in parts_r]) for name in ("prob", "xy", "code")))
+            track = decode_track(refined.xy, refined.prob, refined.code, self.decode)
+        else:
+            present = candidates.score[:, 0] >= proposal.threshold
+            track = Track(present.astype(np.int64), np.where(present[:, None], candidates.xy[:, 0], -1.0))
+        return ClipOutput(track, candidates, refined, time.perf_counter() - started)
+
+    def _propose(self, chunk: list[np.ndarray], full_size: tuple[int, int], keep_maps: bool = False):
+        """Candidates (and maps) of the frames of one chunk; a chunk shorter than a stack repeats its last frame."""
+        spec = self.proposal.spec
+        low = [resize_frame(frame, spec.size) for frame in chunk]
+        low += [low[-1]] * max(0, spec.frames - len(low))
+        out = propose_clip(self.proposal.model, low, full_size, self.top_k, device=self.device, keep_maps=keep_maps)
+        candidates, maps = out if keep_maps else (out, None)
+        n = len(chunk)
+        candidates = Candidates(candidates.xy[:n], candidates.score[:n])
+        return (candidates, maps[:n]) if keep_maps else candidates
+
+    def probability_frames(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        """(h, w) float32 proposal probability map of each frame, streamed chunk by chunk."""
+        for chunk, _ in chunked(frames, self.chunk, self.proposal.spec.frames):
+            _, maps = self._propose(chunk, (chunk[0].shape[1], chunk[0].shape[0]), keep_maps=True)
+            yield from (m.astype(np.float32) for m in maps)
+
+    def probability_maps(self, clip: Clip) -> Iterator[np.ndarray]:
+        return self.probability_frames(read_frame(path) for path in clip.frames)
+
+
+def chunked(frames: Iterable[np.ndarray], size: int, min_size: int) -> Iterator[tuple[list, list]]:
+    """Yield (chunk, next chunk) over a stream; a tail shorter than ``min_size`` joins the chunk before it."""
+    frames = iter(frames)
+    chunk = list(islice(frames, size))
+    while chunk:
+        following = list(islice(frames, size))
+        if len(following) < min_size:
+            chunk, following = chunk + following, []
+        yield chunk, following
+        chunk = following
