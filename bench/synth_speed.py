@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from data_prep.synth.render import ClipRenderer  # noqa: E402
+from data_prep.synth.render import ClipRenderer
 
 
 def main() -> None:

@@ -98,7 +98,6 @@ class FrameCache:
                               leave=False):
                     pass
             out.flush()
-            del out
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)

@@ -37,7 +37,8 @@ class RunLogger:
             self.wandb = None
 
     def log(self, metrics: dict, step: int) -> None:
-        clean = {k: (float(v) if isinstance(v, (int, float, np.floating, np.integer)) else v) for k, v in metrics.items()}
+        numbers = (int, float, np.floating, np.integer)
+        clean = {k: (float(v) if isinstance(v, numbers) else v) for k, v in metrics.items()}
         self.file.write(json.dumps({"step": step, "time": time.time(), **clean}) + "\n")
         self.file.flush()
         self._wandb("log", clean, step=step)

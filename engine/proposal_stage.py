@@ -17,7 +17,8 @@ from engine.config import ProposalConfig
 from evaluation.metrics import DEFAULT_TOLERANCE_PX, Report, score_clip
 from evaluation.visualize import draw_probability
 from model.proposal import ProposalLoss, ProposalNet
-from tracking.candidates import Candidates, propose_clip
+from tracking.candidates import propose_clip
+from tracking.stages import top1_track
 
 THRESHOLDS = np.round(np.arange(0.05, 0.96, 0.05), 2)
 
@@ -54,12 +55,6 @@ def build(cfg: ProposalConfig) -> StageParts:
     return StageParts(model, losses, train_set, validate, str(root))
 
 
-def top1_track(candidates: Candidates, threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    """The best candidate of each frame when its score passes ``threshold``, else "no ball" at (-1, -1)."""
-    present = candidates.score[:, 0] >= threshold
-    return present.astype(np.int64), np.where(present[:, None], candidates.xy[:, 0], -1.0)
-
-
 def validate_proposal(model: ProposalNet, clips: list[Clip], spec: StackSpec, cache: FrameCache, k: int,
                       threshold: float, device: torch.device) -> dict:
     """recall@1/@K (a candidate within 8 full-res px of a present ball) and top-1 SiBaTrAcc / P / R / F1.
@@ -81,8 +76,10 @@ def validate_proposal(model: ProposalNet, clips: list[Clip], spec: StackSpec, ca
         hits += within[present].sum(axis=0)
         present_total += int(present.sum())
         for t, report in by_threshold.items():
-            report.clips.append(score_clip(clip.name, codes, xy, *top1_track(candidates, t)))
-        fixed.clips.append(score_clip(clip.name, codes, xy, *top1_track(candidates, threshold)))
+            track = top1_track(candidates, t)
+            report.clips.append(score_clip(clip.name, codes, xy, track.codes, track.xy))
+        track = top1_track(candidates, threshold)
+        fixed.clips.append(score_clip(clip.name, codes, xy, track.codes, track.xy))
         if len(images) < 3:
             i = int(np.flatnonzero(present)[len(np.flatnonzero(present)) // 2]) if present.any() else 0
             images.append(next(draw_probability([np.asarray(frames[i])], [maps[i].astype(np.float32)])))

@@ -20,14 +20,14 @@ from data_prep.crops import CropSpec, RefineSamples, mined_path
 from data_prep.frame_cache import FrameCache
 from data_prep.splits import resolve_splits
 from engine.config import RefineConfig
-from engine.proposal_stage import StageParts, top1_track
+from engine.proposal_stage import StageParts
 from evaluation.metrics import DEFAULT_TOLERANCE_PX, Report, roc_auc, score_clip
 from model.refine import RefineLoss, RefineNet
 from tracking.candidates import Candidates, propose_clip, refine_clip
+from tracking.stages import best_refined, top1_track
 from tracking.weights import DEFAULT_BUNDLE, ProposalStage, load_proposal
 
 log = logging.getLogger(__name__)
-REFINE_THRESHOLD = 0.5  # ball probability above which the best refined candidate is called a ball
 
 
 def find_proposal(explicit: Path | None) -> Path:
@@ -96,16 +96,6 @@ def mine_candidates(proposal: ProposalStage, clips: list[Clip], cache: FrameCach
     return mined
 
 
-def best_refined(candidates: Candidates, refined, threshold: float = REFINE_THRESHOLD):
-    """Per frame the candidate the refiner trusts most; "no ball" (-1, -1) below ``threshold``."""
-    best = refined.prob.argmax(axis=1)
-    rows = np.arange(len(best))
-    prob = refined.prob[rows, best]
-    present = prob >= threshold
-    codes = np.where(present, refined.code[rows, best], 0)
-    return codes, np.where(present[:, None], refined.xy[rows, best], -1.0), prob
-
-
 def validate_refine(model: RefineNet, proposal: ProposalStage, clips: list[Clip], candidates: list[Candidates],
                     spec: CropSpec, cache: FrameCache, device: torch.device) -> dict:
     """Proposal top-1 vs proposal + refine (best candidate per frame) on the validation clips.
@@ -119,9 +109,9 @@ def validate_refine(model: RefineNet, proposal: ProposalStage, clips: list[Clip]
     for clip, cands in zip(clips, candidates):
         refined = refine_clip(model, cache.frames(clip, None), cands, spec, device=device)
         codes, xy = clip.labels.codes, clip.labels.xy
-        proposal_report.clips.append(score_clip(clip.name, codes, xy, *top1_track(cands, proposal.threshold)))
-        codes_r, xy_r, _ = best_refined(cands, refined)
-        refine_report.clips.append(score_clip(clip.name, codes, xy, codes_r, xy_r))
+        top1, best = top1_track(cands, proposal.threshold), best_refined(refined)
+        proposal_report.clips.append(score_clip(clip.name, codes, xy, top1.codes, top1.xy))
+        refine_report.clips.append(score_clip(clip.name, codes, xy, best.codes, best.xy))
         present = (codes > 0)[:, None]
         d_prop = np.linalg.norm(cands.xy - xy[:, None], axis=-1)
         d_ref = np.linalg.norm(refined.xy - xy[:, None], axis=-1)

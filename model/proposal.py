@@ -95,8 +95,9 @@ def extract_candidates(logits: torch.Tensor, offset: torch.Tensor, k: int, nms_k
                        ) -> tuple[torch.Tensor, torch.Tensor]:
     """Top-``k`` local maxima per heatmap with sub-cell positions.
 
-    logits (n, h, w), offset (n, 2, h, w) -> xy (n, k, 2) in input pixels (cell centre + offset), score (n, k)
-    in [0, 1]; cell (row, col) with offset (dx, dy) is the point (col + dx, row + dy) in cell units. A peak is a cell equal to the max of its ``nms_kernel`` neighbourhood (CenterNet's max-pool NMS).
+    logits (n, h, w), offset (n, 2, h, w) -> xy (n, k, 2) in input pixels, score (n, k) in [0, 1].
+    Cell (row, col) with offset (dx, dy) is the point (col + dx, row + dy) in cell units. A peak is a cell equal
+    to the max of its ``nms_kernel`` neighbourhood (CenterNet's max-pool NMS).
     """
     n, h, w = logits.shape
     prob = logits.sigmoid()

@@ -15,8 +15,6 @@ import logging
 from dataclasses import asdict, replace
 from pathlib import Path
 
-import numpy as np
-
 from data_prep.clips import Clip, read_frame
 from data_prep.splits import resolve_splits
 from engine.config import git_commit

@@ -102,7 +102,7 @@ def draw_shadow(frame: np.ndarray, start: np.ndarray, end: np.ndarray, radius: t
     if strength <= 0.01:
         return
     rx, ry = max(radius[0], 0.7), max(radius[1], 0.5)
-    pad = int(math.ceil(max(rx, ry) * 2 + 3))
+    pad = math.ceil(max(rx, ry) * 2 + 3)
     lo = np.floor(np.minimum(start, end)).astype(int) - pad
     hi = np.ceil(np.maximum(start, end)).astype(int) + pad + 1
     x0, y0 = max(lo[0], 0), max(lo[1], 0)
@@ -113,7 +113,7 @@ def draw_shadow(frame: np.ndarray, start: np.ndarray, end: np.ndarray, radius: t
     n = max(int(np.linalg.norm(end - start) / max(rx, 1.0)) + 1, 1)
     for s in np.linspace(0.0, 1.0, n + 1) if n > 1 else [0.5]:
         c = start + (end - start) * s - np.array([x0, y0])
-        cv2.ellipse(mask, (int(round(c[0] * 8)), int(round(c[1] * 8))), (int(rx * 8), int(ry * 8)), 0, 0, 360, 255,
+        cv2.ellipse(mask, (round(c[0] * 8), round(c[1] * 8)), (int(rx * 8), int(ry * 8)), 0, 0, 360, 255,
                     -1, cv2.LINE_AA, 3)
     mask = cv2.GaussianBlur(mask, (0, 0), max(0.6, 0.4 * rx))
     roi = frame[y0:y1, x0:x1]

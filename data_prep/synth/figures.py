@@ -8,6 +8,7 @@ for occlusion tests, as a single-channel mask into any canvas with a pixel offse
 """
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -104,7 +105,7 @@ def _nlerp(keys: list[tuple[float, np.ndarray]], t: float) -> np.ndarray:
     # Piecewise normalised interpolation of directions over time keys.
     if t <= keys[0][0]:
         return keys[0][1]
-    for (t0, d0), (t1, d1) in zip(keys, keys[1:]):
+    for (t0, d0), (t1, d1) in itertools.pairwise(keys):
         if t <= t1:
             s = (t - t0) / (t1 - t0)
             s = s * s * (3 - 2 * s)
@@ -169,7 +170,8 @@ def player_pose(look: Look, xy: np.ndarray, facing: np.ndarray, velocity: np.nda
         arm_len = 0.32 * h
         if swing.kind == "serve":
             d_c = _unit(to_contact)
-            keys = [(-1.2, _unit(f - Z)), (-0.6, _unit(-0.5 * f + 0.8 * Z + 0.2 * r)), (-0.25, _unit(-0.8 * f - 0.6 * Z)),
+            keys = [(-1.2, _unit(f - Z)), (-0.6, _unit(-0.5 * f + 0.8 * Z + 0.2 * r)),
+                    (-0.25, _unit(-0.8 * f - 0.6 * Z)),
                     (-0.12, _unit(-f + 0.4 * Z + 0.3 * r)), (0.0, d_c), (0.3, _unit(0.6 * f - 0.7 * Z - 0.4 * r)),
                     (0.6, _unit(f - Z))]
             d = _nlerp(keys, tau)
@@ -229,7 +231,10 @@ def static_pose(look: Look, xy: np.ndarray, facing: np.ndarray, mode: str, seat:
             foot = knee - Z * 0.24 * h + f * 0.03 * h
         j[f"foot_{side}"], j[f"knee_{side}"] = foot, knee
         j[f"toe_{side}"] = foot + f * 0.07 * h - Z * 0.03 * h
-        j[f"hand_{side}"] = (hip + f * 0.12 * h + r * sgn * 0.05 * h) if mode != "stand" else hip + r * sgn * 0.04 * h - Z * 0.03 * h
+        if mode == "stand":
+            j[f"hand_{side}"] = hip + r * sgn * 0.04 * h - Z * 0.03 * h
+        else:
+            j[f"hand_{side}"] = hip + f * 0.12 * h + r * sgn * 0.05 * h
         j[f"elbow_{side}"] = _knee(j[f"sh_{side}"], j[f"hand_{side}"], 0.165 * h, -Z + f * 0.2)
     return Pose(j, None)
 
@@ -307,7 +312,6 @@ def primitives(pose: Pose, look: Look, cam: Camera) -> list[Prim]:
     hips = uv[[idx["hip_l"], idx["hip_r"]]]
     pelvis = np.concatenate([hips + (hips - hip_mid) * 0.35, hips[::-1] + np.array([0.0, px(0.12, d_t)])])
     out.append(Prim(d_t + 0.01, "poly", pelvis, 0, look.shorts))
-    torso = torso + (torso - torso.mean(0)) * np.array([[0.25, 0.0]])
     out.append(Prim(d_t, "poly", torso, 0, look.shirt))
     i_n, i_h = idx["neck"], idx["head"]
     head_r = px(0.105, depth[i_h])
@@ -347,7 +351,7 @@ def bounds(prims: list[Prim]) -> tuple[int, int, int, int] | None:
         pad = p.size if p.kind != "poly" else 0
         lo = np.minimum(lo, p.points.min(0) - pad - 2)
         hi = np.maximum(hi, p.points.max(0) + pad + 2)
-    return int(math.floor(lo[0])), int(math.floor(lo[1])), int(math.ceil(hi[0])) + 1, int(math.ceil(hi[1])) + 1
+    return math.floor(lo[0]), math.floor(lo[1]), math.ceil(hi[0]) + 1, math.ceil(hi[1]) + 1
 
 
 def paint(canvas: np.ndarray, prims: list[Prim], offset: tuple[float, float] = (0.0, 0.0),
@@ -363,13 +367,13 @@ def paint(canvas: np.ndarray, prims: list[Prim], offset: tuple[float, float] = (
         colour = p.colour if mono is None else mono
         pts = np.round((p.points - off) * _ONE).astype(np.int32)
         if p.kind == "line":
-            cv2.line(canvas, tuple(pts[0]), tuple(pts[1]), colour, max(int(round(p.size)), 1), aa, SHIFT)
+            cv2.line(canvas, tuple(pts[0]), tuple(pts[1]), colour, max(round(p.size), 1), aa, SHIFT)
         elif p.kind == "poly":
             cv2.fillPoly(canvas, [pts], colour, aa, SHIFT)
         elif p.kind == "circle":
-            cv2.circle(canvas, tuple(pts[0]), int(round(p.size * _ONE)), colour, -1, aa, SHIFT)
+            cv2.circle(canvas, tuple(pts[0]), round(p.size * _ONE), colour, -1, aa, SHIFT)
         elif p.kind == "ring":
-            cv2.polylines(canvas, [pts], True, colour, max(int(round(p.size)), 1), aa, SHIFT)
+            cv2.polylines(canvas, [pts], True, colour, max(round(p.size), 1), aa, SHIFT)
 
 
 def blend_shadow(image: np.ndarray, prims: list[Prim], strength: float) -> None:

@@ -263,7 +263,9 @@ class _Scripter:
             if t_contact is not None:
                 contact = flight.position(t_contact)
                 now = receiver.position(t_hit)
-                forehand = (contact[0] - now[0]) * (-receiver_side) > -0.3 if rng.random() < 0.85 else rng.random() < 0.5
+                # Forehand when the ball comes to the player's right (x grows to the near player's right).
+                to_right = (contact[0] - now[0]) * (-receiver_side) > -0.3
+                forehand = to_right if rng.random() < 0.85 else rng.random() < 0.5
                 stance = _stance(contact, receiver_side, forehand)
                 dist = math.hypot(stance[0] - now[0], stance[1] - now[1])
                 reachable = dist <= MAX_RUN_SPEED * (t_contact - t_hit - 0.15) and rng.random() > 0.06
@@ -291,7 +293,8 @@ class _Scripter:
     def _shot(self, contact: np.ndarray, t: float, side: int) -> Flight:
         rng, style = self.rng, self.style
         other = -side
-        target = np.array([rng.uniform(-HALF_SINGLES + 0.4, HALF_SINGLES - 0.4), other * rng.uniform(7.0, HALF_LENGTH - 0.5)])
+        target = np.array([rng.uniform(-HALF_SINGLES + 0.4, HALF_SINGLES - 0.4),
+                           other * rng.uniform(7.0, HALF_LENGTH - 0.5)])
         kind = rng.choice(["drive", "lob", "slice"], p=[1 - style.lob_rate - style.slice_rate, style.lob_rate,
                                                          style.slice_rate])
         high = kind == "lob"

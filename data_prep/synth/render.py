@@ -31,7 +31,7 @@ from tqdm import tqdm
 from ..clips import FULL_SIZE, Labels, write_labels
 from .ball import BallPatch, composite, draw_ball, draw_shadow
 from .camera import BALL_RADIUS, Camera, random_broadcast_camera
-from .figures import Look, bounds, blend_shadow, paint, player_pose, primitives, random_look, shadow_primitives
+from .figures import Look, blend_shadow, bounds, paint, player_pose, primitives, random_look, shadow_primitives
 from .rally import Script, random_style, script_points
 from .scene import Occluder, make_overlay, random_venue, render_background
 
@@ -241,7 +241,7 @@ class ClipRenderer:
                 return None
             probe = self.script.ball_many(np.array([t - exposure / 2, t + exposure / 2]))
             probe = np.where(np.isnan(probe), mid[None], probe)
-        uv, depth = cam.project(probe)
+        uv, _depth = cam.project(probe)
         if not np.isfinite(uv).all():
             return None
         streak = float(np.linalg.norm(uv[1] - uv[0]))

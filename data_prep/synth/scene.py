@@ -15,8 +15,17 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from .camera import (BACK_WALL_Y, DOUBLES_WIDTH, HALF_LENGTH, NET_HEIGHT_POST, NET_POST_X, SIDE_WALL_X, Camera,
-                     court_lines, net_height)
+from .camera import (
+    BACK_WALL_Y,
+    DOUBLES_WIDTH,
+    HALF_LENGTH,
+    NET_HEIGHT_POST,
+    NET_POST_X,
+    SIDE_WALL_X,
+    Camera,
+    court_lines,
+    net_height,
+)
 from .figures import Look, Pose, Prim, paint, primitives, random_look, static_pose
 
 SURFACES = ("hard", "clay", "grass", "indoor")
@@ -56,6 +65,11 @@ def _bgr(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
     return int(rgb[2]), int(rgb[1]), int(rgb[0])
 
 
+def _pick_rgb(rng: np.random.Generator, options: list[tuple[int, int, int]]) -> tuple[int, int, int]:
+    """One of ``options`` (RGB) as BGR."""
+    return _bgr(options[int(rng.integers(len(options)))])
+
+
 def _vary(rng: np.random.Generator, colour: tuple[int, int, int], amount: float) -> tuple[int, int, int]:
     return tuple(int(np.clip(c * rng.uniform(1 - amount, 1 + amount), 0, 255)) for c in colour)
 
@@ -65,8 +79,8 @@ def random_venue(rng: np.random.Generator, surface: str | None = None) -> Venue:
     surface = surface or str(rng.choice(SURFACES, p=[0.35, 0.25, 0.15, 0.25]))
     assert surface in SURFACES, f"unknown surface {surface!r}"
     if surface == "hard":
-        court = _bgr([(40, 90, 150), (60, 120, 80), (110, 80, 160), (35, 75, 125)][int(rng.integers(4))])
-        surround = _bgr([(60, 110, 70), (30, 60, 110), (120, 60, 50), (120, 170, 70), (70, 130, 160)][int(rng.integers(5))])
+        court = _pick_rgb(rng, [(40, 90, 150), (60, 120, 80), (110, 80, 160), (35, 75, 125)])
+        surround = _pick_rgb(rng, [(60, 110, 70), (30, 60, 110), (120, 60, 50), (120, 170, 70), (70, 130, 160)])
     elif surface == "clay":
         court = _bgr((int(rng.uniform(170, 205)), int(rng.uniform(85, 115)), int(rng.uniform(50, 75))))
         surround = court
@@ -74,8 +88,8 @@ def random_venue(rng: np.random.Generator, surface: str | None = None) -> Venue:
         court = _bgr((int(rng.uniform(80, 110)), int(rng.uniform(125, 155)), int(rng.uniform(50, 75))))
         surround = court
     else:
-        court = _bgr([(85, 95, 90), (40, 80, 140), (70, 110, 80), (95, 70, 130)][int(rng.integers(4))])
-        surround = _bgr([(60, 62, 68), (45, 50, 60), (30, 50, 90)][int(rng.integers(3))])
+        court = _pick_rgb(rng, [(85, 95, 90), (40, 80, 140), (70, 110, 80), (95, 70, 130)])
+        surround = _pick_rgb(rng, [(60, 62, 68), (45, 50, 60), (30, 50, 90)])
     indoor = surface == "indoor" or rng.random() < 0.1
     if indoor:
         light = np.array([rng.normal(0, 0.1), rng.normal(0, 0.1), -1.0])
@@ -89,17 +103,18 @@ def random_venue(rng: np.random.Generator, surface: str | None = None) -> Venue:
         shadow_line = (math.cos(angle), math.sin(angle), rng.uniform(-4.0, 8.0))
     n_sponsors = int(rng.integers(2, 5))
     sponsors = tuple(str(s) for s in rng.choice(SPONSORS, size=n_sponsors, replace=False))
-    board = _bgr([(20, 60, 40), (15, 25, 70), (150, 30, 30), (30, 30, 30), (0, 90, 60), (200, 200, 200)][int(rng.integers(6))])
+    board = _pick_rgb(rng, [(20, 60, 40), (15, 25, 70), (150, 30, 30), (30, 30, 30), (0, 90, 60), (200, 200, 200)])
     board_text = (245, 245, 245) if sum(board) < 400 else (40, 40, 40)
     arena = (20, 18, 16) if indoor else _bgr((int(rng.uniform(50, 90)),) * 3)
     names = tuple(str(n) for n in rng.choice(NAMES, size=2, replace=False))
     return Venue(surface=surface, court=_vary(rng, court, 0.08), surround=_vary(rng, surround, 0.08),
                  lines=_vary(rng, (238, 240, 242), 0.03), board=board, board_text=board_text,
-                 seats=_bgr([(40, 40, 40), (30, 60, 120), (120, 30, 30), (40, 90, 50), (90, 90, 95)][int(rng.integers(5))]),
-                 arena=arena, crowd_density=rng.uniform(0.5, 0.98), indoor=indoor, light=tuple(light / np.linalg.norm(light)),
+                 seats=_pick_rgb(rng, [(40, 40, 40), (30, 60, 120), (120, 30, 30), (40, 90, 50), (90, 90, 95)]),
+                 arena=arena, crowd_density=rng.uniform(0.5, 0.98), indoor=indoor,
+                 light=tuple(light / np.linalg.norm(light)),
                  shadow_line=shadow_line, sponsors=sponsors,
-                 net_logo=_bgr([(200, 30, 40), (20, 60, 160), (20, 20, 20), (0, 120, 80)][int(rng.integers(4))]),
-                 chair=_bgr([(30, 90, 50), (230, 230, 230), (40, 40, 40), (20, 60, 140)][int(rng.integers(4))]),
+                 net_logo=_pick_rgb(rng, [(200, 30, 40), (20, 60, 160), (20, 20, 20), (0, 120, 80)]),
+                 chair=_pick_rgb(rng, [(30, 90, 50), (230, 230, 230), (40, 40, 40), (20, 60, 140)]),
                  names=names, broadcaster=str(rng.choice(BROADCASTERS)), score_style=int(rng.integers(3)))
 
 
@@ -147,7 +162,8 @@ PPM = 20  # ground map pixels per metre
 
 
 def _ground_map(venue: Venue, rng: np.random.Generator, y_near: float) -> tuple[np.ndarray, np.ndarray]:
-    """Top-down ground texture (H, W, 3) BGR and its world corners (4, 3): far-left, far-right, near-right, near-left."""
+    """Top-down ground texture (H, W, 3) BGR and its world corners (4, 3): far-left, far-right, near-right,
+    near-left."""
     x_half, y_far = SIDE_WALL_X, BACK_WALL_Y
     w, h = int(2 * x_half * PPM), int((y_far - y_near) * PPM)
 
@@ -221,30 +237,41 @@ def _ground_map(venue: Venue, rng: np.random.Generator, y_near: float) -> tuple[
 
 
 def _crowd_texture(venue: Venue, rng: np.random.Generator, width_m: float, depth_m: float, ppm: float) -> np.ndarray:
-    """Rows of seated spectators seen from the court, as a face-on texture; the first row is at the bottom."""
+    """Rows of seated spectators seen from the court, as a face-on texture; the first row is at the bottom.
+
+    Clothing is mostly dark, white or muted colours and heads are small bright blobs: a real crowd is a dense
+    field of ball-sized distractors, not a colourful pattern.
+    """
     w, h = int(width_m * ppm), int(depth_m * ppm)
     tex = np.empty((h, w, 3), np.uint8)
     tex[:] = venue.seats
-    row, seat = 0.85, 0.55
-    aisles = rng.uniform(6, 14)
-    heads = []
-    for r in range(int(depth_m / row)):
-        y = h - (r + 0.5) * row * ppm
-        cv2.line(tex, (0, int(y + 0.35 * row * ppm)), (w, int(y + 0.35 * row * ppm)),
-                 tuple(int(c * 0.6) for c in venue.seats), max(int(0.08 * ppm), 1))
-        for s in range(int(width_m / seat)):
-            x = (s + 0.5) * seat * ppm + rng.normal(0, 0.05 * ppm)
-            if (s * seat) % aisles < 1.0 or rng.random() > venue.crowd_density:
-                continue
-            shirt = tuple(int(c) for c in rng.integers(20, 240, 3)) if rng.random() < 0.7 else (235, 235, 235)
-            cv2.ellipse(tex, (int(x), int(y + 0.1 * ppm)), (int(0.2 * ppm), int(0.28 * ppm)), 0, 0, 360, shirt, -1)
-            heads.append((x, y - 0.2 * ppm))
-    for x, y in heads:
-        skin = SKIN_TONES[int(rng.integers(len(SKIN_TONES)))]
-        cv2.circle(tex, (int(x), int(y)), max(int(0.11 * ppm), 1), skin, -1)
-        if rng.random() < 0.6:
-            cv2.circle(tex, (int(x), int(y - 0.04 * ppm)), max(int(0.1 * ppm), 1), (25, 30, 40), -1)
-    return tex
+    row, seat = 0.8, 0.5
+    n_rows, n_seats = int(depth_m / row), int(width_m / seat)
+    aisle_every = int(rng.integers(14, 30))
+    present = rng.random((n_rows, n_seats)) < venue.crowd_density
+    present[:, ::aisle_every] = False
+    ys = h - (np.arange(n_rows)[:, None] + 0.5) * row * ppm + rng.normal(0, 0.04 * ppm, (n_rows, n_seats))
+    xs = (np.arange(n_seats)[None] + 0.5) * seat * ppm + rng.normal(0, 0.06 * ppm, (n_rows, n_seats))
+    palette = np.array([(30, 30, 30), (45, 40, 35), (90, 60, 30), (230, 230, 230), (200, 200, 205), (60, 60, 150),
+                        (140, 110, 70), (40, 70, 40), (120, 120, 125), (70, 40, 110), (40, 130, 200), (170, 150, 120)])
+    shirt_idx = rng.integers(len(palette), size=(n_rows, n_seats))
+    shirts = palette[shirt_idx] * rng.uniform(0.75, 1.15, (n_rows, n_seats, 1))
+    skin_idx = rng.integers(len(SKIN_TONES), size=(n_rows, n_seats))
+    hair = rng.random((n_rows, n_seats)) < 0.65
+    for r in range(n_rows):
+        y_rail = int(h - r * row * ppm)
+        cv2.line(tex, (0, y_rail), (w, y_rail), tuple(int(c * 0.55) for c in venue.seats), max(int(0.06 * ppm), 1))
+        for s in np.nonzero(present[r])[0]:
+            x, y = int(xs[r, s]), int(ys[r, s])
+            body = (int(0.19 * ppm), int(0.24 * ppm))
+            cv2.ellipse(tex, (x, y + int(0.12 * ppm)), body, 0, 0, 360, tuple(int(c) for c in shirts[r, s]), -1)
+            cv2.circle(tex, (x, y - int(0.16 * ppm)), max(int(0.1 * ppm), 1), SKIN_TONES[skin_idx[r, s]], -1)
+            if hair[r, s]:
+                cv2.ellipse(tex, (x, y - int(0.2 * ppm)), (max(int(0.1 * ppm), 1), max(int(0.06 * ppm), 1)), 0, 180,
+                            360, (25, 30, 40), -1)
+    tex = cv2.GaussianBlur(tex, (0, 0), 0.6)
+    light = rng.uniform(0.55, 0.9) if venue.indoor else rng.uniform(0.75, 1.05)
+    return np.clip(tex * light + rng.normal(0, 6, tex.shape), 0, 255).astype(np.uint8)
 
 
 SKIN_TONES = [(150, 170, 210), (120, 150, 200), (90, 120, 170), (60, 90, 130)]
@@ -404,6 +431,14 @@ def _net_texture(venue: Venue, rng: np.random.Generator) -> tuple[np.ndarray, np
             (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_DUPLEX, scale, 2)
             cv2.putText(colour, text, (x0 + (x1 - x0 - tw) // 2, (y0 + y1 + th) // 2), cv2.FONT_HERSHEY_DUPLEX, scale,
                         (245, 245, 245), 2, cv2.LINE_AA)
+    if rng.random() < 0.6:  # faint tour name across the middle of the net
+        text = str(rng.choice(["WORLD TOUR", "TOUR", "OPEN", venue.sponsors[0]]))
+        (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_DUPLEX, 1.6, 3)
+        x0, y0 = (w - tw) // 2, int(0.62 * ppm)
+        cv2.putText(colour, text, (x0, y0), cv2.FONT_HERSHEY_DUPLEX, 1.6, (235, 235, 235), 3, cv2.LINE_AA)
+        text_mask = np.zeros_like(alpha)
+        cv2.putText(text_mask, text, (x0, y0), cv2.FONT_HERSHEY_DUPLEX, 1.6, 150, 3, cv2.LINE_AA)
+        alpha = np.maximum(alpha, text_mask)
     corners = np.array([[-NET_POST_X, 0, NET_HEIGHT_POST], [NET_POST_X, 0, NET_HEIGHT_POST], [NET_POST_X, 0, 0],
                         [-NET_POST_X, 0, 0]], np.float64)
     return colour, alpha, corners
@@ -422,7 +457,7 @@ def render_background(venue: Venue, cam: Camera, rng: np.random.Generator) -> Ba
     # Stands: a slope rising behind the back boards and along both sides.
     slope = math.radians(rng.uniform(28, 38))
     run = 30.0
-    ppm = 12
+    ppm = 20
     back_tex = _crowd_texture(venue, rng, 80.0, run, ppm)
     y0, z0 = BACK_WALL_Y + 1.5, 1.3
     y1, z1 = y0 + run * math.cos(slope), z0 + run * math.sin(slope)
@@ -514,7 +549,7 @@ def render_background(venue: Venue, cam: Camera, rng: np.random.Generator) -> Ba
         width = max(cam.focal * 0.1 / depth.mean(), 1.0)
         post_colour = (40, 60, 30) if rng.random() < 0.5 else (30, 30, 30)
         cv2.line(image, tuple(np.round(uv[0] * 8).astype(int)), tuple(np.round(uv[1] * 8).astype(int)), post_colour,
-                 int(round(width)), cv2.LINE_AA, 3)
+                 round(width), cv2.LINE_AA, 3)
     net = Occluder("net", np.zeros(3), texture=net_alpha, corners=net_corners)
     occluders = [net] + [occ for _, occ, _ in items if occ is not None]
     return Background(image, occluders, light)

@@ -23,17 +23,18 @@ CODE_NAMES = {0: "0 no ball", 1: "1 visible", 2: "2 hard", 3: "3 occluded"}
 def _tile(frame_bgr: np.ndarray, code: int, xy: np.ndarray, width: int, caption: str) -> np.ndarray:
     h, w = frame_bgr.shape[:2]
     scale = width / w
-    tile = cv2.resize(frame_bgr, (width, int(round(h * scale))), interpolation=cv2.INTER_AREA)
+    tile = cv2.resize(frame_bgr, (width, round(h * scale)), interpolation=cv2.INTER_AREA)
     colour = CODE_COLOURS[int(code)]
     if code > 0:
-        centre = (int(round(xy[0] * scale * 16)), int(round(xy[1] * scale * 16)))
+        centre = (round(xy[0] * scale * 16), round(xy[1] * scale * 16))
         cv2.circle(tile, centre, 9 * 16, colour, 1, cv2.LINE_AA, 4)
         # Inset: 32x32 px around the ball, magnified up to 4x, in the corner away from the ball.
         half = 16
         zoom = max(1, min(4, int(0.45 * tile.shape[0]) // (2 * half)))
         padded = cv2.copyMakeBorder(frame_bgr, half, half, half, half, cv2.BORDER_CONSTANT)
-        x, y = int(round(xy[0])), int(round(xy[1]))
-        crop = cv2.resize(padded[y:y + 2 * half, x:x + 2 * half], None, fx=zoom, fy=zoom, interpolation=cv2.INTER_NEAREST)
+        x, y = round(xy[0]), round(xy[1])
+        crop = cv2.resize(padded[y:y + 2 * half, x:x + 2 * half], None, fx=zoom, fy=zoom,
+                          interpolation=cv2.INTER_NEAREST)
         cv2.circle(crop, (half * zoom, half * zoom), 6 * zoom, colour, 1, cv2.LINE_AA)
         size = crop.shape[0]
         ox = 2 if xy[0] * scale > width / 2 else width - size - 2
@@ -54,7 +55,7 @@ def _distribution_bar(counts: np.ndarray, width: int) -> np.ndarray:
     span = width - 16
     for code in range(4):
         share = counts[code] / total
-        w = int(round(share * span))
+        w = round(share * span)
         cv2.rectangle(bar, (x, 26), (x + max(w, 1), 40), CODE_COLOURS[code], -1)
         label = f"{CODE_NAMES[code]} {100 * share:.1f}%"
         cv2.putText(bar, label, (200 + code * ((width - 200) // 4), 18), cv2.FONT_HERSHEY_SIMPLEX, 0.42,
