@@ -43,6 +43,7 @@ def sheet_parser() -> argparse.ArgumentParser:
     parser.add_argument("--columns", type=int, default=4, help="tiles per row")
     parser.add_argument("--tile-width", type=int, default=320, help="tile width in pixels")
     parser.add_argument("--seed", type=int, default=0, help="which frames are picked")
+    parser.add_argument("--palette", action="store_true", help="256-colour PNG, about a third of the size")
     return parser
 
 
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     if argv and argv[0] == "contact-sheet":
         args = sheet_parser().parse_args(argv[1:])
         contact_sheet(args.data, args.out, tiles=args.tiles, columns=args.columns, tile_width=args.tile_width,
-                      seed=args.seed)
+                      seed=args.seed, palette=args.palette)
         return
     args = render_parser().parse_args(argv)
     start = time.perf_counter()

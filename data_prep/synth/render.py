@@ -23,6 +23,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -30,8 +31,19 @@ from tqdm import tqdm
 
 from ..clips import FULL_SIZE, Labels, write_labels
 from .ball import BallPatch, composite, draw_ball, draw_shadow
-from .camera import BALL_RADIUS, Camera, random_broadcast_camera
-from .figures import Look, blend_shadow, bounds, paint, player_pose, primitives, random_look, shadow_primitives
+from .camera import BACK_WALL_Y, BALL_RADIUS, SIDE_WALL_X, Camera, random_broadcast_camera
+from .figures import (
+    Look,
+    Pose,
+    Prim,
+    blend_shadow,
+    bounds,
+    paint,
+    player_pose,
+    primitives,
+    random_look,
+    shadow_primitives,
+)
 from .rally import Script, random_style, script_points
 from .scene import Occluder, make_overlay, random_venue, render_background
 
@@ -71,7 +83,7 @@ class Frame:
             cx1, cy1 = min(x1, mask.shape[1]), min(y1, mask.shape[0])
             if cx1 > cx0 and cy1 > cy0:
                 mask[cy0:cy1, cx0:cx1] = self.ball.alpha[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0]
-        return mask
+        return mask if mask.any() else None
 
 
 @functools.cache
@@ -103,6 +115,15 @@ def _grade_colour(lut: np.ndarray, colour: tuple[int, int, int]) -> tuple[int, i
 def _grade_look(lut: np.ndarray, look: Look) -> Look:
     fields = ("shirt", "shorts", "skin", "hair", "shoes", "socks", "cap", "racket")
     return replace(look, **{f: _grade_colour(lut, getattr(look, f)) for f in fields if getattr(look, f) is not None})
+
+
+class _Drawn(NamedTuple):
+    """A player as drawn in one frame: depth of the body axis, pose, look and its primitives."""
+
+    depth: float
+    pose: Pose
+    look: Look
+    prims: list[Prim]
 
 
 class ClipRenderer:
@@ -142,16 +163,17 @@ class ClipRenderer:
         self._drift = self._drift_path(r, frames)
         self._noise_offsets = r.integers(0, 48, (frames, 2))  # per frame, so frames render in any order
         bg = render_background(self.venue, self.cam0, np.random.default_rng(scene_seed))
-        image = cv2.LUT(bg.image, lut)
-        if self.defocus > 0.2:
-            image = cv2.GaussianBlur(image, (0, 0), self.defocus)
-        self.background = image
         self.occluders: list[Occluder] = bg.occluders
         self.light = bg.light
         # Image-space direction towards the light for the ball's shading (x right, y down, z towards the camera),
         # biased upwards because arenas and the sky light balls from above whatever the key light does.
         towards = self.cam0.rotation @ -self.light
         self._shade_light = np.array([towards[0], towards[1] - 0.6, 0.4 - towards[2]])
+        self._spare_balls(bg.image, r, tuple(int(c) for c in ball_rgb[::-1]))
+        image = cv2.LUT(bg.image, lut)
+        if self.defocus > 0.2:
+            image = cv2.GaussianBlur(image, (0, 0), self.defocus)
+        self.background = image
         self.overlay = make_overlay(self.venue, np.random.default_rng(scene_seed + [1]), size)
         self._noise = self._noise_tiles()
         self._warped_cam: Camera = self.cam0
@@ -175,6 +197,20 @@ class ClipRenderer:
             path[:, 0] = rate * t + 0.002 * np.sin(2 * math.pi * t / rng.uniform(2, 5))
             path[:, 3] = 1 + rng.uniform(-0.015, 0.015) * t / max(t[-1], 1e-6)
         return path
+
+    def _spare_balls(self, image: np.ndarray, rng: np.random.Generator, colour: tuple[int, int, int]) -> None:
+        """Balls lying still by the back boards or side walls: unlabelled look-alikes of the ball in play."""
+        for _ in range(int(rng.poisson(0.7))):
+            if rng.random() < 0.6:
+                spot = (rng.uniform(-SIDE_WALL_X + 0.3, SIDE_WALL_X - 0.3),
+                        rng.choice([-1.0, 1.0]) * (BACK_WALL_Y - rng.uniform(0.05, 1.5)))
+            else:
+                spot = (rng.choice([-1.0, 1.0]) * (SIDE_WALL_X - rng.uniform(0.05, 1.0)), rng.uniform(-12.0, 14.0))
+            centre = np.array([[spot[0], spot[1], BALL_RADIUS]])
+            uv, depth = self.cam0.project(centre)
+            if depth[0] > 1.0 and np.isfinite(uv).all():
+                radius = self.cam0.focal * BALL_RADIUS / depth * self.bloom
+                composite(image, draw_ball(uv, radius, colour, self._shade_light, self.psf), None)
 
     def _noise_tiles(self) -> tuple[np.ndarray, np.ndarray]:
         """Positive and negative parts (uint8) of this clip's noise tile, 48 px larger than a frame each way."""
@@ -270,7 +306,7 @@ class ClipRenderer:
 
         # Players (far first) with their shadows.
         drawn = []
-        for track, look in zip(self.script.players, self.looks):
+        for track, look in zip(self.script.players, self.looks, strict=True):
             pos, vel = track.position(t), track.velocity(t)
             swing = track.swing_at(t)
             target = np.array([0.3 * pos[0], 0.0]) if swing is None else swing.contact[:2]
@@ -279,19 +315,19 @@ class ClipRenderer:
             facing[1] = -track.side * max(abs(facing[1]), 0.6 * np.hypot(*facing))  # keep facing the net
             pose = player_pose(look, pos, facing, vel, t, swing, script_ball)
             prims = primitives(pose, look, cam)
-            anchor = np.array([pos[0], pos[1], 1.0])
-            drawn.append((cam.to_camera(anchor)[2], anchor, pose, look, prims))
-        drawn.sort(key=lambda d: -d[0])
+            depth = float(cam.to_camera(np.array([pos[0], pos[1], 1.0]))[2])  # body axis at hip height
+            drawn.append(_Drawn(depth, pose, look, prims))
+        drawn.sort(key=lambda d: -d.depth)
         strength = 0.3 if self.venue.indoor else 0.45
-        for _, _, pose, look, _ in drawn:
-            blend_shadow(frame, shadow_primitives(pose, look, cam, light), strength)
+        for d in drawn:
+            blend_shadow(frame, shadow_primitives(d.pose, d.look, cam, light), strength)
         if samples is not None:
             self._ball_shadow(frame, cam, samples)
-        for _, _, _, _, prims in drawn:
-            paint(frame, prims)
+        for d in drawn:
+            paint(frame, d.prims)
         if self.defocus > 0.35:
-            for _, _, _, _, prims in drawn:
-                box = bounds(prims)
+            for d in drawn:
+                box = bounds(d.prims)
                 if box is not None:
                     x0, y0, x1, y1 = max(box[0], 0), max(box[1], 0), min(box[2], w), min(box[3], h)
                     if x1 - x0 > 2 and y1 - y0 > 2:
@@ -339,28 +375,25 @@ class ClipRenderer:
         strength = (0.35 if self.venue.indoor else 0.55) * math.exp(-height / (1.5 if self.venue.indoor else 4.0))
         draw_shadow(frame, uv[0], uv[1], (r * (1 + 0.3 * height), r * squash * (1 + 0.3 * height)), strength)
 
-    def _occlusion(self, patch: BallPatch, ball: np.ndarray, cam: Camera, drawn: list) -> np.ndarray | None:
+    def _occlusion(self, patch: BallPatch, ball: np.ndarray, cam: Camera, drawn: list[_Drawn]) -> np.ndarray | None:
         """(h, w) uint8 coverage of everything in front of the ball inside the patch, or None when nothing is."""
         x0, y0, x1, y1 = patch.box
-        mask = None
-        for depth_anchor, anchor, _, _, prims in drawn:
-            if depth_anchor < cam.to_camera(ball)[2]:
-                box = bounds(prims)
-                if box is not None and box[0] < x1 and box[2] > x0 and box[1] < y1 and box[3] > y0:
-                    mask = np.zeros((y1 - y0, x1 - x0), np.uint8) if mask is None else mask
-                    paint(mask, prims, offset=(x0, y0), mono=255)
+        mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        ball_depth = float(cam.to_camera(ball)[2])
+        for d in drawn:
+            box = bounds(d.prims)
+            if d.depth < ball_depth and box is not None and box[0] < x1 and box[2] > x0 and box[1] < y1 and box[3] > y0:
+                paint(mask, d.prims, offset=(x0, y0), mono=255)
         for occ in self.occluders:
             if occ.in_front(ball, cam):
-                mask = np.zeros((y1 - y0, x1 - x0), np.uint8) if mask is None else mask
                 occ.draw_mask(mask, (x0, y0), cam)
-        for colour, alpha, (ox, oy) in self.overlay.patches:
+        for _, alpha, (ox, oy) in self.overlay.patches:
             ah, aw = alpha.shape
             ix0, iy0, ix1, iy1 = max(x0, ox), max(y0, oy), min(x1, ox + aw), min(y1, oy + ah)
             if ix1 > ix0 and iy1 > iy0:
-                mask = np.zeros((y1 - y0, x1 - x0), np.uint8) if mask is None else mask
                 sub = mask[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0]
                 np.maximum(sub, alpha[iy0 - oy:iy1 - oy, ix0 - ox:ix1 - ox], out=sub)
-        return mask
+        return mask if mask.any() else None
 
 
 # -------------------------------------------------------------------------------------------------------- writing

@@ -26,7 +26,7 @@ from .camera import (
     court_lines,
     net_height,
 )
-from .figures import Look, Pose, Prim, paint, primitives, random_look, static_pose
+from .figures import Look, Pose, Prim, bounds, paint, primitives, random_look, static_pose
 
 SURFACES = ("hard", "clay", "grass", "indoor")
 SPONSORS = ["NORDWAVE", "VOLTA BANK", "KESTREL", "ORBIX", "ALTAVIA", "MERIDIAN", "PULSAR", "HELIO AIR", "TRIVANTE",
@@ -316,6 +316,7 @@ class Occluder:
     builder: object = None  # callable(Camera) -> list[Prim] for 'prims'
     texture: np.ndarray | None = None  # (h, w) uint8 alpha for 'net'
     corners: np.ndarray | None = None  # (4, 3) world quad of the net texture
+    _cached: tuple | None = field(default=None, repr=False)  # (camera, primitives, bounds) of the last mask
 
     def in_front(self, ball: np.ndarray, cam: Camera) -> bool:
         """Whether this object is nearer the camera than the ball centre (3,)."""
@@ -327,8 +328,15 @@ class Occluder:
         """Add this object's coverage (0..255) to ``mask`` (h, w) uint8 whose top-left pixel is ``offset``."""
         if self.kind == "net":
             paste_plane(mask, self.texture, self.corners, cam, alpha=self.texture, offset=offset)
-        else:
-            paint(mask, self.builder(cam), offset=offset, mono=255)
+            return
+        if self._cached is None or self._cached[0] is not cam:  # frames share a camera until it drifts
+            prims = self.builder(cam)
+            self._cached = (cam, prims, bounds(prims))
+        _, prims, box = self._cached
+        h, w = mask.shape
+        if box is not None and box[0] < offset[0] + w and box[2] > offset[0] and box[1] < offset[1] + h \
+                and box[3] > offset[1]:
+            paint(mask, prims, offset=offset, mono=255)
 
 
 def _person(look: Look, pose: Pose):

@@ -65,10 +65,11 @@ def _distribution_bar(counts: np.ndarray, width: int) -> np.ndarray:
 
 
 def contact_sheet(data: Path, out: Path, tiles: int = 12, columns: int = 4, tile_width: int = 320, seed: int = 0,
-                  prefer_ball: float = 0.85) -> Path:
+                  prefer_ball: float = 0.85, palette: bool = False) -> Path:
     """Write a PNG grid of ``tiles`` random frames of the data set at ``data`` with their labels to ``out``.
 
-    ``prefer_ball`` is the share of tiles drawn from frames with a ball (codes 1-3), so the sheet shows balls.
+    ``prefer_ball`` is the share of tiles drawn from frames with a ball (codes 1-3), so the sheet shows balls;
+    ``palette`` writes a 256-colour PNG (Pillow) instead of a true-colour one.
     """
     assert tiles > 0 and columns > 0, "need at least one tile and one column"
     clips = discover_clips(Path(data))
@@ -96,6 +97,13 @@ def contact_sheet(data: Path, out: Path, tiles: int = 12, columns: int = 4, tile
     sheet = np.vstack(rows + [_distribution_bar(counts, tile_width * columns)])
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    assert cv2.imwrite(str(out), sheet, [cv2.IMWRITE_PNG_COMPRESSION, 9]), f"could not write {out}"
+    if palette:
+        # A 256-colour palette PNG is about a third of the size, small enough to commit and show in a README.
+        from PIL import Image
+
+        rgb = Image.fromarray(cv2.cvtColor(sheet, cv2.COLOR_BGR2RGB))
+        rgb.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(out, optimize=True)
+    else:
+        assert cv2.imwrite(str(out), sheet, [cv2.IMWRITE_PNG_COMPRESSION, 9]), f"could not write {out}"
     log.info("contact sheet of %d frames from %s written to %s", len(images), data, out)
     return out
