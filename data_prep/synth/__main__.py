@@ -43,7 +43,7 @@ def sheet_parser() -> argparse.ArgumentParser:
     parser.add_argument("--columns", type=int, default=4, help="tiles per row")
     parser.add_argument("--tile-width", type=int, default=320, help="tile width in pixels")
     parser.add_argument("--seed", type=int, default=0, help="which frames are picked")
-    parser.add_argument("--palette", action="store_true", help="256-colour PNG, about a third of the size")
+    parser.add_argument("--palette", action="store_true", help="256-colour PNG, about a quarter of the size")
     return parser
 
 

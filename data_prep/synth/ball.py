@@ -59,7 +59,7 @@ def draw_ball(centres: np.ndarray, radii: np.ndarray, colour: tuple[float, float
         nz = np.sqrt(np.clip(1.0 - d2, 0.0, 1.0))
         lambert = np.clip(dx * lx + dy * ly + nz * lz, 0.0, 1.0)
         alpha += cover
-        shade_sum += cover * (0.5 + 0.6 * lambert)
+        shade_sum += cover * (0.7 + 0.5 * lambert)
         if i == k // 2:
             core = cover.copy()
     alpha /= k

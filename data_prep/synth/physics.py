@@ -193,29 +193,33 @@ def aim(p0: np.ndarray, target: np.ndarray, speed: float, lift: float = 0.0, hig
     """Launch velocity (3,) from ``p0`` (3,) whose first bounce lands at ``target`` (2,) (x, y) metres.
 
     The speed is fixed and the elevation found by bisection (the low, flat solution, or the high lob one with
-    ``high``); if no elevation reaches the target at this speed the speed is scaled until one does.
+    ``high``); if no elevation reaches the target at this speed the speed is scaled until one does. With drag and
+    topspin the range is not monotonic in the elevation, so a coarse scan first finds the elevation of the longest
+    range and the bracket on the wanted side of it.
     """
     p0 = np.asarray(p0, np.float64)
     offset = np.asarray(target, np.float64) - p0[:2]
     dist = float(np.hypot(*offset))
     assert dist > 0.5, f"target {target} too close to the hitting point {p0}"
     direction = offset / dist
-    peak = math.radians(38.0)  # elevation of (about) the longest range with drag
+    grid = np.radians([-30.0, -15.0, -7.0, -2.0, 3.0, 8.0, 14.0, 20.0, 28.0, 36.0, 45.0, 55.0, 65.0, 75.0])
     for _ in range(max_tries):
-        lo, hi = (peak, math.radians(75.0)) if high else (math.radians(-30.0), peak)
-        r_lo = _landing_range(p0, direction, speed, lo, lift)
-        r_hi = _landing_range(p0, direction, speed, hi, lift)
-        near, far = (r_hi, r_lo) if high else (r_lo, r_hi)
-        if far < dist:
+        ranges = np.array([_landing_range(p0, direction, speed, float(e), lift) for e in grid])
+        ranges = np.where(np.isfinite(ranges), ranges, 0.0)
+        best = int(np.argmax(ranges))
+        if ranges[best] < dist:
             speed *= 1.2
             continue
-        if near > dist:
+        side = range(best, len(grid) - 1) if high else range(best)
+        bracket = next((k for k in side if min(ranges[k], ranges[k + 1]) <= dist <= max(ranges[k], ranges[k + 1])), None)
+        if bracket is None:  # even the flattest (or steepest) launch goes too far
             speed /= 1.2
             continue
-        for _ in range(12):
+        lo, hi = float(grid[bracket]), float(grid[bracket + 1])
+        rising = ranges[bracket + 1] > ranges[bracket]
+        for _ in range(10):
             mid = 0.5 * (lo + hi)
-            r_mid = _landing_range(p0, direction, speed, mid, lift)
-            if (r_mid < dist) != high:
+            if (_landing_range(p0, direction, speed, mid, lift) < dist) == rising:
                 lo = mid
             else:
                 hi = mid

@@ -140,7 +140,7 @@ class ClipRenderer:
         base_cam = random_broadcast_camera(g)
         looks = (random_look(g, "player"), random_look(g, "player"))
         style = random_style(g)
-        ball_rgb = (g.uniform(190, 240), g.uniform(215, 252), g.uniform(50, 150))
+        ball_rgb = (g.uniform(195, 245), g.uniform(220, 255), g.uniform(40, 130))
         self.bloom = g.uniform(1.1, 1.5)  # optics and compression spread a real ball beyond its geometric size
         self.shutter = g.uniform(0.35, 1.0)  # exposure as a fraction of the frame interval
         scene_seed = [seed, game, 0x5CE]
