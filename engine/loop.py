@@ -8,9 +8,22 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import torch
+from torch import nn
 from tqdm import tqdm
+
+
+@dataclass
+class StageParts:
+    """What the generic training loop needs from a stage."""
+
+    model: nn.Module
+    losses: Callable[[nn.Module, dict], dict]
+    train_set: torch.utils.data.Dataset
+    validate: Callable[[nn.Module, torch.device], dict]
+    data_root: str
 
 
 def resolve_device(name: str) -> torch.device:

@@ -1,8 +1,7 @@
 """Wiring of stage 1 for ``train.py``: data, model, loss and validation of the proposal network."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from collections.abc import Callable
+from dataclasses import asdict
 
 import numpy as np
 import torch
@@ -14,6 +13,7 @@ from data_prep.frame_cache import FrameCache
 from data_prep.splits import resolve_splits
 from data_prep.stacks import ProposalStacks, StackSpec
 from engine.config import ProposalConfig
+from engine.loop import StageParts
 from evaluation.metrics import DEFAULT_TOLERANCE_PX, Report, score_clip
 from evaluation.visualize import draw_probability
 from model.proposal import ProposalLoss, ProposalNet
@@ -21,17 +21,6 @@ from tracking.candidates import propose_clip
 from tracking.stages import top1_track
 
 THRESHOLDS = np.round(np.arange(0.05, 0.96, 0.05), 2)
-
-
-@dataclass
-class StageParts:
-    """What the generic training loop needs from a stage."""
-
-    model: nn.Module
-    losses: Callable[[nn.Module, dict], dict]
-    train_set: torch.utils.data.Dataset
-    validate: Callable[[nn.Module, torch.device], dict]
-    data_root: str
 
 
 def build(cfg: ProposalConfig) -> StageParts:

@@ -20,7 +20,7 @@ from data_prep.crops import CropSpec, RefineSamples, mined_path
 from data_prep.frame_cache import FrameCache
 from data_prep.splits import resolve_splits
 from engine.config import RefineConfig
-from engine.proposal_stage import StageParts
+from engine.loop import StageParts
 from evaluation.metrics import DEFAULT_TOLERANCE_PX, Report, roc_auc, score_clip
 from model.refine import RefineLoss, RefineNet
 from tracking.candidates import Candidates, propose_clip, refine_clip

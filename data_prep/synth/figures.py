@@ -76,7 +76,7 @@ def random_look(rng: np.random.Generator, role: str) -> Look:
 
 @dataclass
 class Pose:
-    """World positions (3,) of a person's joints, plus the racket as butt and tip points and its face axes."""
+    """World positions (3,) of a person's joints, plus the racket: hand, head centre and the head's two axes."""
 
     joints: dict[str, np.ndarray]
     racket: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None  # hand, head centre, along, across
@@ -177,8 +177,10 @@ def player_pose(look: Look, xy: np.ndarray, facing: np.ndarray, velocity: np.nda
             d = _nlerp(keys, tau)
             racket_dir = d
             hand_r = sh + d * arm_len
-            if -1.0 < tau < -0.2:
-                hand_l = j["sh_l"] + _unit(0.3 * f + Z) * arm_len
+            if tau < -0.3 and ball is not None and np.linalg.norm(ball - j["sh_l"]) < arm_len + 0.05:
+                hand_l = ball - Z * 0.045  # lifting the ball into the toss
+            elif -1.0 < tau < -0.2:
+                hand_l = j["sh_l"] + _unit(0.3 * f + Z) * arm_len  # tossing arm still up
         else:
             sign = 1.0 if swing.kind == "forehand" else -1.0
             d_c = _unit(to_contact)

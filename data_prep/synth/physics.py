@@ -64,11 +64,6 @@ class Flight:
         t = np.asarray(t, np.float64)
         return np.stack([np.interp(t, self.t, self.pos[:, k]) for k in range(3)], axis=-1)
 
-    def velocity(self, t: float) -> np.ndarray:
-        """(3,) finite-difference velocity around ``t``."""
-        h = 1e-3
-        return (self.position(t + h) - self.position(t - h)) / (2 * h)
-
     @property
     def end(self) -> float:
         return float(self.t[-1])
@@ -211,7 +206,7 @@ def aim(p0: np.ndarray, target: np.ndarray, speed: float, lift: float = 0.0, hig
             speed *= 1.2
             continue
         side = range(best, len(grid) - 1) if high else range(best)
-        bracket = next((k for k in side if min(ranges[k], ranges[k + 1]) <= dist <= max(ranges[k], ranges[k + 1])), None)
+        bracket = next((k for k in side if min(ranges[k:k + 2]) <= dist <= max(ranges[k:k + 2])), None)
         if bracket is None:  # even the flattest (or steepest) launch goes too far
             speed /= 1.2
             continue

@@ -66,9 +66,11 @@ class PlayerTrack:
         return (self.position(t + h) - self.position(t - h)) / (2 * h)
 
     def swing_at(self, t: float, before: float = 0.7, after: float = 0.6) -> Swing | None:
-        """The stroke whose contact is within ``before`` seconds after or ``after`` seconds before ``t``."""
+        """The stroke whose contact is within ``before`` seconds after or ``after`` seconds before ``t``; a serve
+        starts ``before + 0.5`` s ahead (the toss)."""
         for swing in self.swings:
-            if swing.t - before <= t <= swing.t + after:
+            lead = before + (0.5 if swing.kind == "serve" else 0.0)
+            if swing.t - lead <= t <= swing.t + after:
                 return swing
         return None
 
@@ -119,9 +121,10 @@ class Style:
 
 
 def random_style(rng: np.random.Generator) -> Style:
+    """A random pair of players' style, from steady baseliners to fast hitters."""
     fast = rng.uniform(0.0, 1.0)
     return Style(rally_speed=(20.0 + 6 * fast, 30.0 + 8 * fast), topspin=(0.05, 0.3),
-                 error_rate=rng.uniform(0.08, 0.2), lob_rate=rng.uniform(0.04, 0.12),
+                 error_rate=rng.uniform(0.08, 0.2), lob_rate=rng.uniform(0.02, 0.07),
                  slice_rate=rng.uniform(0.05, 0.2), first_serve_speed=(40.0 + 5 * fast, 52.0 + 6 * fast))
 
 
@@ -191,7 +194,7 @@ class _Scripter:
         receiver.add(t0, recv_xy)
 
         # Ball bounced a few times in front of the server, then tossed.
-        hand = np.array([serve_xy[0] + 0.35 * right, serve_xy[1] - server_side * 0.25, 1.0])
+        hand = np.array([serve_xy[0] - 0.1 * right, serve_xy[1] - server_side * 0.3, 1.0])  # left hand, in front
         t = t0 + rng.uniform(0.3, 1.0)
         held = Flight(np.array([t0, t]), np.array([hand, hand]))
         self._add_flight(t0, t, held)
@@ -335,7 +338,7 @@ def script_points(rng: np.random.Generator, surface: str, duration: float, style
         end, fault = scripter.point(t, server_side, deuce, second)
         scripter.spans.append((t, end))
         # Between points: no ball; players walk back to new positions.
-        gap = rng.uniform(0.8, 1.5) if fault and not second else rng.uniform(1.5, 3.5)
+        gap = rng.uniform(0.6, 1.2) if fault and not second else rng.uniform(1.0, 2.5)
         second = fault and not second
         if not second:
             deuce = not deuce

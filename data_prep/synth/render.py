@@ -159,8 +159,9 @@ class ClipRenderer:
         self.psf = math.hypot(self.defocus, 0.45)
         self.noise_sigma = r.uniform(0.8, 3.5)
         self.quality = int(r.integers(60, 96))
-        self.contrast_threshold = 24.0 + 2.5 * self.noise_sigma + max(0, 85 - self.quality) * 0.4
+        self.contrast_threshold = 30.0 + 2.5 * self.noise_sigma + max(0, 85 - self.quality) * 0.4
         self._drift = self._drift_path(r, frames)
+        self._cameras = self._quantised_cameras()
         self._noise_offsets = r.integers(0, 48, (frames, 2))  # per frame, so frames render in any order
         bg = render_background(self.venue, self.cam0, np.random.default_rng(scene_seed))
         self.occluders: list[Occluder] = bg.occluders
@@ -209,7 +210,7 @@ class ClipRenderer:
             centre = np.array([[spot[0], spot[1], BALL_RADIUS]])
             uv, depth = self.cam0.project(centre)
             if depth[0] > 1.0 and np.isfinite(uv).all():
-                radius = self.cam0.focal * BALL_RADIUS / depth * self.bloom
+                radius = self.cam0.pixel_radius(depth) * self.bloom
                 composite(image, draw_ball(uv, radius, colour, self._shade_light, self.psf), None)
 
     def _noise_tiles(self) -> tuple[np.ndarray, np.ndarray]:
@@ -222,12 +223,18 @@ class ClipRenderer:
         return self.t0 + i / FPS
 
     def camera(self, i: int) -> Camera:
-        """The camera frame ``i`` is rendered with (the drift is quantised so the background is warped rarely)."""
-        pan, tilt, roll, zoom = self._drift[i]
-        cam = self.cam0.drifted(pan, tilt, roll, zoom)
-        if self._moved(self._warped_cam, cam) < _WARP_TOLERANCE:
-            return self._warped_cam
-        return cam
+        """The camera frame ``i`` is rendered with."""
+        return self._cameras[i]
+
+    def _quantised_cameras(self) -> list[Camera]:
+        """Per-frame cameras along the drift path, where a frame keeps the previous frame's camera until the drift
+        has moved the image by ``_WARP_TOLERANCE`` px, so the background is warped rarely. Fixed at set-up, so a
+        frame looks the same whatever was rendered before it."""
+        cameras = [self.cam0]
+        for pan, tilt, roll, zoom in self._drift:
+            cam = self.cam0.drifted(pan, tilt, roll, zoom)
+            cameras.append(cameras[-1] if self._moved(cameras[-1], cam) < _WARP_TOLERANCE else cam)
+        return cameras[1:]
 
     @staticmethod
     def _moved(a: Camera, b: Camera) -> float:
@@ -337,7 +344,7 @@ class ClipRenderer:
         code, xy, patch, visible, contrast = 0, (-1.0, -1.0), None, 0.0, 0.0
         if samples is not None:
             uv, depth = cam.project(samples)
-            radii = cam.focal * BALL_RADIUS / depth * self.bloom
+            radii = cam.pixel_radius(depth) * self.bloom
             patch = draw_ball(uv, radii, self.ball_colour, self._shade_light, self.psf)
             mid = samples[len(samples) // 2]
             occlusion = self._occlusion(patch, mid, cam, drawn)

@@ -10,6 +10,7 @@ their plane-to-image homography, so perspective, line widths and texture scale f
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import cv2
@@ -79,7 +80,7 @@ def random_venue(rng: np.random.Generator, surface: str | None = None) -> Venue:
     surface = surface or str(rng.choice(SURFACES, p=[0.35, 0.25, 0.15, 0.25]))
     assert surface in SURFACES, f"unknown surface {surface!r}"
     if surface == "hard":
-        court = _pick_rgb(rng, [(40, 90, 150), (60, 120, 80), (110, 80, 160), (35, 75, 125)])
+        court = _pick_rgb(rng, [(40, 90, 150), (60, 120, 80), (110, 80, 160), (35, 75, 125), (60, 110, 170)])
         surround = _pick_rgb(rng, [(60, 110, 70), (30, 60, 110), (120, 60, 50), (120, 170, 70), (70, 130, 160)])
     elif surface == "clay":
         court = _bgr((int(rng.uniform(170, 205)), int(rng.uniform(85, 115)), int(rng.uniform(50, 75))))
@@ -88,7 +89,7 @@ def random_venue(rng: np.random.Generator, surface: str | None = None) -> Venue:
         court = _bgr((int(rng.uniform(80, 110)), int(rng.uniform(125, 155)), int(rng.uniform(50, 75))))
         surround = court
     else:
-        court = _pick_rgb(rng, [(85, 95, 90), (40, 80, 140), (70, 110, 80), (95, 70, 130)])
+        court = _pick_rgb(rng, [(85, 95, 90), (40, 80, 140), (70, 110, 80), (100, 105, 110), (35, 60, 110)])
         surround = _pick_rgb(rng, [(60, 62, 68), (45, 50, 60), (30, 50, 90)])
     indoor = surface == "indoor" or rng.random() < 0.1
     if indoor:
@@ -107,9 +108,10 @@ def random_venue(rng: np.random.Generator, surface: str | None = None) -> Venue:
     board_text = (245, 245, 245) if sum(board) < 400 else (40, 40, 40)
     arena = (20, 18, 16) if indoor else _bgr((int(rng.uniform(50, 90)),) * 3)
     names = tuple(str(n) for n in rng.choice(NAMES, size=2, replace=False))
+    seats = _pick_rgb(rng, [(40, 40, 40), (30, 45, 90), (100, 30, 30), (35, 70, 45), (80, 80, 85), (25, 25, 30)])
     return Venue(surface=surface, court=_vary(rng, court, 0.08), surround=_vary(rng, surround, 0.08),
                  lines=_vary(rng, (238, 240, 242), 0.03), board=board, board_text=board_text,
-                 seats=_pick_rgb(rng, [(40, 40, 40), (30, 60, 120), (120, 30, 30), (40, 90, 50), (90, 90, 95)]),
+                 seats=seats,
                  arena=arena, crowd_density=rng.uniform(0.5, 0.98), indoor=indoor,
                  light=tuple(light / np.linalg.norm(light)),
                  shadow_line=shadow_line, sponsors=sponsors,
@@ -270,7 +272,7 @@ def _crowd_texture(venue: Venue, rng: np.random.Generator, width_m: float, depth
                 cv2.ellipse(tex, (x, y - int(0.2 * ppm)), (max(int(0.1 * ppm), 1), max(int(0.06 * ppm), 1)), 0, 180,
                             360, (25, 30, 40), -1)
     tex = cv2.GaussianBlur(tex, (0, 0), 0.6)
-    light = rng.uniform(0.55, 0.9) if venue.indoor else rng.uniform(0.75, 1.05)
+    light = rng.uniform(0.3, 0.65) if venue.indoor else rng.uniform(0.7, 1.0)  # arenas keep the crowd dark
     return np.clip(tex * light + rng.normal(0, 6, tex.shape), 0, 255).astype(np.uint8)
 
 
@@ -313,7 +315,7 @@ class Occluder:
 
     kind: str
     anchor: np.ndarray
-    builder: object = None  # callable(Camera) -> list[Prim] for 'prims'
+    builder: Callable[[Camera], list[Prim]] | None = None  # draws the object through a camera ('prims')
     texture: np.ndarray | None = None  # (h, w) uint8 alpha for 'net'
     corners: np.ndarray | None = None  # (4, 3) world quad of the net texture
     _cached: tuple | None = field(default=None, repr=False)  # (camera, primitives, bounds) of the last mask
