@@ -127,11 +127,11 @@ class _Drawn(NamedTuple):
 
 
 class ClipRenderer:
-    """Renders the frames of clip ``clip`` of game ``game`` for ``seed``; see the module docstring for randomness."""
+    """Renders the 1280x720 frames of clip ``clip`` of game ``game`` for ``seed`` (see the module docstring for how
+    randomness is derived); :meth:`render` gives any frame, in any order, with its label."""
 
-    def __init__(self, seed: int, game: int, clip: int, frames: int = 120, size: tuple[int, int] = FULL_SIZE):
+    def __init__(self, seed: int, game: int, clip: int, frames: int = 120):
         assert frames > 0, "a clip needs at least one frame"
-        assert size == FULL_SIZE, f"the renderer draws {FULL_SIZE} frames; resize afterwards for other sizes"
         self.seed, self.game, self.clip, self.frames = seed, game, clip, frames
         g = np.random.default_rng([seed, game])
         r = np.random.default_rng([seed, game, clip])
@@ -175,7 +175,7 @@ class ClipRenderer:
         if self.defocus > 0.2:
             image = cv2.GaussianBlur(image, (0, 0), self.defocus)
         self.background = image
-        self.overlay = make_overlay(self.venue, np.random.default_rng(scene_seed + [1]), size)
+        self.overlay = make_overlay(self.venue, np.random.default_rng(scene_seed + [1]), FULL_SIZE)
         self._noise = self._noise_tiles()
         self._warped_cam: Camera = self.cam0
         self._warped = self.background
