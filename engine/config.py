@@ -43,6 +43,8 @@ class CommonConfig:
 class ProposalConfig(CommonConfig):
     """Stage 1: heatmap proposals from a stack of low-resolution frames."""
 
+    epochs: int = 12
+    max_minutes: float = 28.0
     frames: int = 3
     width: int = 512
     height: int = 288
@@ -74,6 +76,8 @@ class RefineConfig(CommonConfig):
     jitter: float = 10.0  # positives: crop centre drawn within this many px of the ball
     negatives_per_frame: int = 3
     top_k: int = 5
+    epochs: int = 12
+    max_minutes: float = 28.0
     lr: float = 1e-3
     batch_size: int = 64
     code_weight: float = 0.2

@@ -104,3 +104,40 @@ def test_corrupt_or_truncated_weights_fail_clearly(tiny_runs, tmp_path):
         Tracker.load(garbage)
     with pytest.raises(CheckpointError, match="expected 'tracker'"):
         Tracker.load(tiny_runs["proposal"])
+
+
+def write_mp4(path, frames, fps=25):
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (frames[0].shape[1], frames[0].shape[0]))
+    for frame in frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+
+
+def test_track_py_video_in_track_out(tiny_runs, ball_data, tmp_path):
+    import track
+
+    clip = discover_clips(ball_data, [3])[0]
+    frames = [cv2.resize(read_frame(p), (240, 144)) for p in clip.frames]  # another resolution than trained
+    write_mp4(tmp_path / "match.mp4", frames)
+    summary = track.main([str(tmp_path / "match.mp4"), "--out", str(tmp_path / "out"),
+                          "--weights", str(tiny_runs["bundle"])])
+    assert summary["frames"] == len(frames)
+    lines = (tmp_path / "out" / "track.csv").read_text().splitlines()
+    assert lines[0] == "frame,code,x,y" and len(lines) == len(frames) + 1
+    video = cv2.VideoCapture(str(tmp_path / "out" / "overlay.mp4"))
+    assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == len(frames)
+    one = tmp_path / "one.mp4"
+    write_mp4(one, frames[:1])
+    assert track.main([str(one), "--out", str(tmp_path / "one"), "--weights", str(tiny_runs["bundle"]),
+                       "--no-video"])["frames"] == 1
+
+
+def test_track_py_refuses_missing_and_empty_input(tiny_runs, tmp_path):
+    import track
+    from data_prep.clips import DataError
+
+    with pytest.raises(DataError, match="no such video"):
+        track.main([str(tmp_path / "nope.mp4"), "--weights", str(tiny_runs["bundle"])])
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    with pytest.raises(DataError, match="empty.mp4"):
+        track.main([str(tmp_path / "empty.mp4"), "--out", str(tmp_path / "o"), "--weights", str(tiny_runs["bundle"])])
