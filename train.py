@@ -60,7 +60,8 @@ def main(argv=None) -> dict:
 
     parts = stage.build(cfg)
     model = parts.model.to(device)
-    config = {**config_to_dict(cfg), "stage": stage_name, "git": git_commit(), "data_root": parts.data_root}
+    config = {**config_to_dict(cfg), "stage": stage_name, "git": git_commit(), "data_root": parts.data_root,
+              **parts.provenance}
     (run_dir / "config.json").write_text(json.dumps(config, indent=1))
     log.info("stage %s -> %s on %s (%d training samples, %.2fM parameters)", stage_name, run_dir, device,
              len(parts.train_set), sum(p.numel() for p in model.parameters()) / 1e6)

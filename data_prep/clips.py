@@ -173,7 +173,8 @@ def image_size(path: Path) -> tuple[int, int]:
     return width, height
 
 
-def _cell_float(path: Path, line: int, column: str, text: str) -> float:
+def cell_float(path: Path, line: int, column: str, text: str) -> float:
+    """A finite float from a CSV cell, or a :class:`DataError` naming the file, line and column."""
     try:
         value = float(text)
     except ValueError:
@@ -221,7 +222,7 @@ def read_labels(path: Path, frame_names: list[str], size: tuple[int, int]) -> La
             raise DataError(path, f"code {cells[1]!r} outside 0..3", line)
         codes[i] = code
         if cells[4]:
-            pattern = _cell_float(path, line, "trajectory pattern", cells[4])
+            pattern = cell_float(path, line, "trajectory pattern", cells[4])
             if not 0 <= pattern <= 9:
                 raise DataError(path, f"trajectory pattern {cells[4]!r} outside 0..9", line)
             traj[i] = int(pattern)
@@ -229,7 +230,7 @@ def read_labels(path: Path, frame_names: list[str], size: tuple[int, int]) -> La
             continue
         if not cells[2] or not cells[3]:
             raise DataError(path, f"blank x/y for a visible ball (code {code})", line)
-        x, y = _cell_float(path, line, "x", cells[2]), _cell_float(path, line, "y", cells[3])
+        x, y = cell_float(path, line, "x", cells[2]), cell_float(path, line, "y", cells[3])
         if not (0 <= x <= width and 0 <= y <= height):
             raise DataError(path, f"ball at ({x}, {y}) outside the {width}x{height} frame (code {code})", line)
         xy[i] = x, y

@@ -50,8 +50,17 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from data_prep.clips import (LABEL_FILES, DataError, Labels, frame_paths, image_size, load_clip, read_labels,
-                             write_labels)
+from data_prep.clips import (
+    LABEL_FILES,
+    DataError,
+    Labels,
+    cell_float,
+    frame_paths,
+    image_size,
+    load_clip,
+    read_labels,
+    write_labels,
+)
 
 log = logging.getLogger(__name__)
 
@@ -269,16 +278,6 @@ def import_tracknet(src: Path, out: Path, game: int | None = None, clip: int | N
 
 # ---------------------------------------------------------------------------------------------------- tracknetv3
 
-def _cell(path: Path, line: int, column: str, text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise DataError(path, f"{column} is not a number: {text!r}", line) from None
-    if not np.isfinite(value):
-        raise DataError(path, f"{column} is not finite: {text!r}", line)
-    return value
-
-
 def read_tracknetv3_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """Parse a TrackNetV3 ``Frame,Ball,x,y`` csv.
 
@@ -300,14 +299,14 @@ def read_tracknetv3_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
     codes, xy = np.zeros(len(body), np.int64), np.full((len(body), 2), -1.0)
     for i, (line, row) in enumerate(body):
         cells = [cell.strip() for cell in row] + [""] * (4 - len(row))
-        if _cell(path, line, "Frame", cells[0]) != i:
+        if cell_float(path, line, "Frame", cells[0]) != i:
             raise DataError(path, f"frame {cells[0]!r} where {i} was expected (one row per frame, in order)", line)
-        ball = _cell(path, line, "Ball", cells[1])
+        ball = cell_float(path, line, "Ball", cells[1])
         if ball not in (0, 1):
             raise DataError(path, f"Ball {cells[1]!r} is not 0 or 1", line)
         if ball == 0:
             continue
-        x, y = _cell(path, line, "x", cells[2]), _cell(path, line, "y", cells[3])
+        x, y = cell_float(path, line, "x", cells[2]), cell_float(path, line, "y", cells[3])
         if not (0 <= x <= 1 and 0 <= y <= 1):
             raise DataError(path, f"normalised ball position ({x}, {y}) outside 0..1", line)
         codes[i], xy[i] = 1, (x, y)

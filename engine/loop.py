@@ -24,6 +24,7 @@ class StageParts:
     train_set: torch.utils.data.Dataset
     validate: Callable[[nn.Module, torch.device], dict]
     data_root: str
+    provenance: dict  # extra facts saved in the config (e.g. the proposal the refiner mined with)
 
 
 def resolve_device(name: str) -> torch.device:

@@ -41,18 +41,20 @@ def build(cfg: ProposalConfig) -> StageParts:
     def validate(net: nn.Module, device: torch.device) -> dict:
         return validate_proposal(net, val_clips, spec, cache, cfg.top_k, cfg.score_threshold, device)
 
-    return StageParts(model, losses, train_set, validate, str(root))
+    return StageParts(model, losses, train_set, validate, str(root), {})
 
 
 def validate_proposal(model: ProposalNet, clips: list[Clip], spec: StackSpec, cache: FrameCache, k: int,
                       threshold: float, device: torch.device) -> dict:
-    """recall@1/@K (a candidate within 8 full-res px of a present ball) and top-1 SiBaTrAcc / P / R / F1.
+    """recall@1/@K (a candidate within 8 full-res px of a visible ball: codes 1-2; ``_all`` adds occluded code 3)
+    and top-1 SiBaTrAcc / P / R / F1.
 
     Also searches the presence threshold that maximises top-1 SiBaTrAcc on these clips; ``score`` (the model
     selection figure) is that best SiBaTrAcc, and ``threshold`` is stored with the checkpoint.
     """
     model.eval()
-    hits, present_total, by_threshold = np.zeros(k), 0, {float(t): Report() for t in THRESHOLDS}
+    hits, hits_all, visible_total, present_total = np.zeros(k), np.zeros(k), 0, 0
+    by_threshold = {float(t): Report() for t in THRESHOLDS}
     fixed = Report()
     images = []
     for clip in clips:
@@ -62,7 +64,10 @@ def validate_proposal(model: ProposalNet, clips: list[Clip], spec: StackSpec, ca
         present = codes > 0
         distance = np.linalg.norm(candidates.xy - xy[:, None], axis=-1)  # (n, k)
         within = np.cumsum(distance <= DEFAULT_TOLERANCE_PX, axis=1) > 0  # (n, k): hit among the first j+1
-        hits += within[present].sum(axis=0)
+        visible = (codes == 1) | (codes == 2)
+        hits += within[visible].sum(axis=0)
+        hits_all += within[present].sum(axis=0)
+        visible_total += int(visible.sum())
         present_total += int(present.sum())
         for t, report in by_threshold.items():
             track = top1_track(candidates, t)
@@ -75,8 +80,9 @@ def validate_proposal(model: ProposalNet, clips: list[Clip], spec: StackSpec, ca
     best_t = max(by_threshold, key=lambda t: by_threshold[t].sibatracc)
     best = by_threshold[best_t]
     summary = fixed.summary()
-    recall = hits / max(present_total, 1)
-    return {"recall@1": recall[0], f"recall@{k}": recall[-1], "sibatracc": summary["sibatracc"],
+    recall, recall_all = hits / max(visible_total, 1), hits_all / max(present_total, 1)
+    return {"recall@1": recall[0], f"recall@{k}": recall[-1], f"recall@{k}_all": recall_all[-1],
+            "sibatracc": summary["sibatracc"],
             "precision": summary["precision"], "recall": summary["recall"], "f1": summary["f1"],
             "mean_error_px": summary["mean_error_px"], "best_threshold": best_t,
             "sibatracc_best_threshold": best.sibatracc, "score": best.sibatracc, "images": images}

@@ -64,7 +64,7 @@ def build(cfg: RefineConfig) -> StageParts:
     def validate(net: nn.Module, device: torch.device) -> dict:
         return validate_refine(net, proposal, val_clips, val_candidates, spec, cache, device)
 
-    return StageParts(model, losses, train_set, validate, str(root))
+    return StageParts(model, losses, train_set, validate, str(root), {"proposal_used": str(proposal.path)})
 
 
 def propose(proposal: ProposalStage, clip: Clip, cache: FrameCache, k: int) -> Candidates:

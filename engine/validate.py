@@ -1,0 +1,54 @@
+"""Re-run a stage's validation on any games with a saved checkpoint (the figures train.py logs each epoch).
+
+    python -m engine.validate runs/proposal_1/best.pt                       # its own validation games
+    python -m engine.validate runs/refine_1/best.pt --data ROOT --games 26 27 28
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+from data_prep.clips import discover_clips
+from data_prep.crops import CropSpec
+from data_prep.embedded import EMBEDDED, ensure_embedded
+from data_prep.frame_cache import FrameCache
+from data_prep.stacks import StackSpec
+from engine.checkpoint import read_payload
+from engine.loop import resolve_device
+from engine.proposal_stage import validate_proposal
+from engine.refine_stage import propose, validate_refine
+from tracking.weights import load_proposal, load_refine
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("checkpoint", type=Path, help="a proposal or refine checkpoint")
+    parser.add_argument("--data", type=Path, help="data root; default: the checkpoint's own data")
+    parser.add_argument("--games", type=int, nargs="+", help="games; default: the checkpoint's validation games")
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    payload = read_payload(args.checkpoint)
+    config = payload["config"]
+    data = args.data or (Path(config["data"]) if config.get("data") else ensure_embedded())
+    games = args.games or config.get("val_games") or list(EMBEDDED.val_games)
+    clips = discover_clips(data, games)
+    cache, device = FrameCache(Path(config["cache"])), resolve_device(args.device)
+    if payload["stage"] == "proposal":
+        stage = load_proposal(args.checkpoint, device)
+        spec = StackSpec(config["frames"], config["width"], config["height"])
+        metrics = validate_proposal(stage.model, clips, spec, cache, config["top_k"], stage.threshold, device)
+    else:
+        proposal, refine = load_proposal(config["proposal_used"], device), load_refine(args.checkpoint, device)
+        candidates = [propose(proposal, clip, cache, config["top_k"]) for clip in clips]
+        spec = CropSpec(config["crop"], config["context"])
+        metrics = validate_refine(refine.model, proposal, clips, candidates, spec, cache, device)
+    metrics.pop("images", None)
+    print(json.dumps({"checkpoint": str(args.checkpoint), "data": str(data), "games": games, **metrics}, indent=1))
+    return metrics
+
+
+if __name__ == "__main__":
+    main()
