@@ -12,6 +12,7 @@ model's constructor args and every RNG state, so ``--resume`` continues where a 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import json
 import logging
@@ -23,7 +24,15 @@ import torch
 from torch.utils.data import DataLoader, RandomSampler
 
 from engine.checkpoint import load_checkpoint, rng_state, save_checkpoint, seed_everything, set_rng_state
-from engine.config import ProposalConfig, RefineConfig, add_config_args, config_from_args, config_to_dict, git_commit
+from engine.config import (
+    ProposalConfig,
+    RefineConfig,
+    add_config_args,
+    config_from_args,
+    config_from_dict,
+    config_to_dict,
+    git_commit,
+)
 from engine.logger import RunLogger
 from engine.loop import resolve_device, train_one_epoch, warmup_cosine
 from engine.runs import next_run_dir
@@ -34,23 +43,36 @@ log = logging.getLogger("train")
 
 
 def parse_args(argv=None):
+    """(stage, config, flags given explicitly on the command line)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument("--stage", choices=STAGES, required="-h" not in (argv or sys.argv) and
-                     "--help" not in (argv or sys.argv))
+    pre.add_argument("--stage", choices=STAGES, required="-h" not in argv and "--help" not in argv)
     stage = pre.parse_known_args(argv)[0].stage or "proposal"
     config_cls, _ = STAGES[stage]
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stage", choices=STAGES, required=True, help="which stage to train")
     add_config_args(parser.add_argument_group(f"{stage} config"), config_cls)
     args = parser.parse_args(argv)
-    return args.stage, config_from_args(config_cls, args)
+    # The same flags with no defaults: what remains was typed by the user (resuming keeps everything else).
+    explicit = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+    add_config_args(explicit, config_cls)
+    for action in explicit._actions:
+        action.default = argparse.SUPPRESS
+    given = set(vars(explicit.parse_known_args(argv)[0]))
+    return args.stage, config_from_args(config_cls, args), given
 
 
 def main(argv=None) -> dict:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    stage_name, cfg = parse_args(argv)
-    stage = importlib.import_module(STAGES[stage_name][1])
-    resume = load_checkpoint(_last(cfg.resume), stage_name) if cfg.resume else None
+    stage_name, cfg, given = parse_args(argv)
+    config_cls, module = STAGES[stage_name]
+    stage = importlib.import_module(module)
+    resume = None
+    if cfg.resume:
+        resume = load_checkpoint(_last(cfg.resume), stage_name)
+        # Continue the run as it was configured; only flags typed now (e.g. a longer --epochs) change it.
+        saved = config_from_dict(config_cls, resume["config"])
+        cfg = dataclasses.replace(saved, **{name: getattr(cfg, name) for name in given})
     run_dir = Path(cfg.resume if cfg.resume and Path(cfg.resume).is_dir() else
                    (Path(cfg.resume).parent if cfg.resume else cfg.out or next_run_dir(Path("runs"), stage_name)))
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -77,6 +99,8 @@ def main(argv=None) -> dict:
         optimizer.load_state_dict(resume["optimizer"])
         scheduler.load_state_dict(resume["scheduler"])
         set_rng_state(resume["rng"])
+        if scaler is not None and resume.get("scaler"):
+            scaler.load_state_dict(resume["scaler"])
         start_epoch, step, best = resume["epoch"] + 1, resume["step"], resume["best"]
         log.info("resumed from epoch %d (step %d, best %.4f)", resume["epoch"], step, best)
 
@@ -112,7 +136,8 @@ def main(argv=None) -> dict:
                  "  *best*" if improved else "")
         payload = {"stage": stage_name, "config": config, "model_args": stage.model_args(model),
                    "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                   "scheduler": scheduler.state_dict(), "rng": rng_state(), "epoch": epoch, "step": step,
+                   "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict() if scaler else None,
+                   "rng": rng_state(), "epoch": epoch, "step": step,
                    "best": best, "metrics": metrics}
         save_checkpoint(run_dir / "last.pt", payload)
         if improved:

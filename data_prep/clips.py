@@ -45,13 +45,13 @@ class DataError(ValueError):
         self.path, self.line = Path(path), line
 
 
-def scale_points(xy: np.ndarray, factor: float) -> np.ndarray:
-    """Map pixel coordinates to an image resized by ``factor``.
+def scale_points(xy: np.ndarray, factor: float | tuple[float, float] | np.ndarray) -> np.ndarray:
+    """Map pixel coordinates to an image resized by ``factor`` (one number, or (fx, fy) per axis).
 
     Coordinates follow OpenCV's convention (pixel i has its centre at i), so resizing maps x to (x + 0.5) * f - 0.5;
     plain ``x * f`` would shift every point by half a pixel times (1 - f).
     """
-    return (np.asarray(xy, np.float64) + 0.5) * factor - 0.5
+    return (np.asarray(xy, np.float64) + 0.5) * np.asarray(factor, np.float64) - 0.5
 
 
 @dataclass(frozen=True)
@@ -79,8 +79,8 @@ class Labels:
         """(n,) bool: the ball is in the frame (codes 1, 2 and 3; occluded balls count as present)."""
         return self.codes > 0
 
-    def scaled(self, factor: float) -> Labels:
-        """The same labels for frames resized by ``factor``; absent balls keep x = y = -1."""
+    def scaled(self, factor: float | tuple[float, float]) -> Labels:
+        """The same labels for frames resized by ``factor`` (or (fx, fy)); absent balls keep x = y = -1."""
         xy = np.where(self.visible[:, None], scale_points(self.xy, factor), -1.0)
         return Labels(self.codes, xy, self.traj)
 

@@ -68,6 +68,7 @@ class MinedSamples:
 
 
 KIND_CANDIDATE, KIND_POSITIVE, KIND_RANDOM = 0, 1, 2
+MATCH_PX = 12.0  # a crop "holds the ball" when the ball is within this many px of its centre (training and validation)
 
 
 class RefineSamples(Dataset):
@@ -75,19 +76,22 @@ class RefineSamples(Dataset):
 
     Every frame yields jittered positives around its ball (when present), the proposal's candidates (hard
     negatives unless they sit on the ball) and random background windows. Drawing is balanced: ``positive_share``
-    of the items are positives. A candidate within ``match_px`` of the ball is a positive whose position target
-    is the ball: the refiner learns to fix the proposal's error.
+    of the items are positives. A crop is a positive exactly when the ball lies within ``MATCH_PX`` of its centre
+    (after augmentation), whatever its kind: a candidate that close is a positive whose position target is the
+    ball (the refiner learns to fix the proposal's error); one farther away is a negative even if the ball shows
+    at the crop's edge.
 
     Item: crops (t, 3, P, P) float in [0, 1], ball () float, xy (2,) ball in crop pixels, code () int in 0..2,
     origin (2,) int, index (2,) = (clip, frame).
     """
 
     def __init__(self, clips: list[Clip], mined: list[np.ndarray], spec: CropSpec, cache: FrameCache,
-                 transform=None, jitter: float = 10.0, random_per_frame: float = 0.5, positive_share: float = 0.5,
-                 match_px: float = 8.0, seed: int = 0):
+                 transform=None, jitter: float = MATCH_PX, random_per_frame: float = 0.5,
+                 positive_share: float = 0.5, seed: int = 0):
         """mined: per clip, (n, k, 2) candidate positions of every frame (full-res pixels)."""
         self.clips, self.spec, self.transform = clips, spec, transform
-        self.jitter, self.match_px, self.seed, self.epoch = jitter, match_px, seed, 0
+        assert jitter <= MATCH_PX, f"jittered positives must stay within MATCH_PX={MATCH_PX} of the ball"
+        self.jitter, self.seed, self.epoch = jitter, seed, 0
         self.frames = [cache.frames(clip, None) for clip in clips]
         rng = np.random.default_rng(seed)
         positives, negatives = [], []
@@ -97,7 +101,7 @@ class RefineSamples(Dataset):
                 if codes[t] > 0:
                     positives.append((c, t, KIND_POSITIVE, *xy[t]))
                 for cand in candidates[t]:
-                    close = codes[t] > 0 and np.linalg.norm(cand - xy[t]) <= match_px
+                    close = codes[t] > 0 and np.linalg.norm(cand - xy[t]) <= MATCH_PX
                     (positives if close else negatives).append((c, t, KIND_CANDIDATE, *cand))
                 if rng.random() < random_per_frame:
                     w, h = clip.size
@@ -132,9 +136,8 @@ class RefineSamples(Dataset):
         crops, frames_xy, frames_present = augment_stack(self.transform, crops, frames_xy, frames_present,
                                                                  int(rng.integers(2 ** 31)))
         mid = self.spec.frames // 2
-        inside = bool(frames_present[mid])
-        # A ball is the target only when it lies inside the crop: a window beside the ball is a negative.
-        is_ball = present and inside and _within(frames_xy[mid], self.spec.crop, margin=1.0)
+        centre_px = (self.spec.crop - 1) / 2
+        is_ball = bool(frames_present[mid]) and np.linalg.norm(frames_xy[mid] - centre_px) <= MATCH_PX
         return {"crops": rearrange(torch.from_numpy(np.ascontiguousarray(crops)), "t h w c -> t c h w").float() / 255,
                 "ball": torch.tensor(float(is_ball)),
                 "xy": torch.from_numpy(np.where(is_ball, frames_xy[mid], 0.0).astype(np.float32)),
@@ -142,9 +145,6 @@ class RefineSamples(Dataset):
                 "index": torch.tensor([c, t])}
 
 
-def _within(xy: np.ndarray, crop: int, margin: float) -> bool:
-    return bool(margin <= xy[0] <= crop - 1 - margin and margin <= xy[1] <= crop - 1 - margin)
-
-
-def mined_path(folder: Path, clip: Clip) -> Path:
-    return Path(folder) / f"{clip.name}.npy"
+def mined_path(folder: Path, clip: Clip, fingerprint: str) -> Path:
+    """Where a clip's mined candidates are cached; the fingerprint tells apart clips of different data sets."""
+    return Path(folder) / f"{clip.name}-{fingerprint}.npy"

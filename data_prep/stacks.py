@@ -79,7 +79,8 @@ class ProposalStacks(Dataset):
         self.reverse_prob, self.heat_sigma, self.seed = reverse_prob, heat_sigma, seed
         self.index = np.array([(c, t) for c, clip in enumerate(clips) for t in range(len(clip) - spec.frames + 1)])
         self.frames = [cache.frames(clip, spec.size) for clip in clips]  # memory maps: opening costs nothing
-        self.labels = [clip.labels.scaled(spec.width / clip.size[0]) for clip in clips]
+        self.labels = [clip.labels.scaled((spec.width / clip.size[0], spec.height / clip.size[1]))
+                       for clip in clips]
         self.epoch = 0
 
     def __len__(self) -> int:

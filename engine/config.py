@@ -73,8 +73,7 @@ class RefineConfig(CommonConfig):
     dim: int = 128
     depth: int = 4
     heads: int = 4
-    jitter: float = 10.0  # positives: crop centre drawn within this many px of the ball
-    negatives_per_frame: int = 3
+    jitter: float = 12.0  # positives: crop centre drawn within this many px of the ball (at most MATCH_PX)
     top_k: int = 5
     epochs: int = 12
     max_minutes: float = 28.0

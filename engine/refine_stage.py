@@ -16,8 +16,8 @@ from tqdm import tqdm
 
 from data_prep.augment import stack_transform
 from data_prep.clips import Clip
-from data_prep.crops import CropSpec, RefineSamples, mined_path
-from data_prep.frame_cache import FrameCache
+from data_prep.crops import MATCH_PX, CropSpec, RefineSamples, mined_path
+from data_prep.frame_cache import FrameCache, clip_fingerprint
 from data_prep.splits import resolve_splits
 from engine.config import RefineConfig
 from engine.loop import StageParts
@@ -82,7 +82,7 @@ def mine_candidates(proposal: ProposalStage, clips: list[Clip], cache: FrameCach
     folder.mkdir(parents=True, exist_ok=True)
     mined = []
     for clip in tqdm(clips, desc="mining candidates", leave=False):
-        path = mined_path(folder, clip)
+        path = mined_path(folder, clip, clip_fingerprint(clip, None))
         if path.is_file():
             xy = np.load(path)
             if xy.shape == (len(clip), k, 2):
@@ -101,7 +101,8 @@ def validate_refine(model: RefineNet, proposal: ProposalStage, clips: list[Clip]
     """Proposal top-1 vs proposal + refine (best candidate per frame) on the validation clips.
 
     mean error: over candidates within 2 x tolerance of a present ball, the proposal's and the refiner's distance
-    to it. auc: ball / no-ball ROC-AUC over all candidates (a candidate is a ball within the tolerance).
+    to it. auc: ball / no-ball ROC-AUC over all candidates (a candidate is a ball within ``MATCH_PX``, the rule
+    the training labels use).
     """
     model.eval()
     proposal_report, refine_report = Report(), Report()
@@ -118,7 +119,7 @@ def validate_refine(model: RefineNet, proposal: ProposalStage, clips: list[Clip]
         matched = present & (d_prop <= 2 * DEFAULT_TOLERANCE_PX)
         prop_err.append(d_prop[matched])
         ref_err.append(d_ref[matched])
-        labels.append((present & (d_prop <= DEFAULT_TOLERANCE_PX)).ravel())
+        labels.append((present & (d_prop <= MATCH_PX)).ravel())
         probs.append(refined.prob.ravel())
     prop_err, ref_err = np.concatenate(prop_err), np.concatenate(ref_err)
     summary = refine_report.summary()

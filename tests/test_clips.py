@@ -7,8 +7,17 @@ import cv2
 import numpy as np
 import pytest
 
-from data_prep.clips import (DataError, Labels, check_stack_length, discover_clips, frame_paths, load_clip, read_frame,
-                             read_labels, write_labels)
+from data_prep.clips import (
+    DataError,
+    Labels,
+    check_stack_length,
+    discover_clips,
+    frame_paths,
+    load_clip,
+    read_frame,
+    read_labels,
+    write_labels,
+)
 
 
 def raises_data_error(call, path, line=None, match=None) -> DataError:

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from evaluation.metrics import detection_counts, frame_errors, running_sibatracc, score_clip, sibatracc, Report
+from evaluation.metrics import Report, detection_counts, frame_errors, running_sibatracc, score_clip, sibatracc
 
 # Clip A: 8 frames covering every rule. Hand-computed errors in the comments.
 GT_A_CODES = [1, 1, 1, 0, 0, 2, 3, 1]

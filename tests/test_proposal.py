@@ -78,7 +78,7 @@ def test_train_checkpoint_and_resume_match_an_uninterrupted_run(ball_data, tmp_p
     # interrupted: the same run stopped after its first epoch by a tiny time budget
     train.main(common + ["--epochs", "2", "--max-minutes", "1e-6", "--out", str(tmp_path / "b")])
     assert load_checkpoint(tmp_path / "b" / "last.pt")["epoch"] == 0
-    resumed = train.main(common + ["--epochs", "2", "--resume", str(tmp_path / "b")])
+    resumed = train.main(["--stage", "proposal", "--resume", str(tmp_path / "b")])  # the saved config carries on
     a, b = load_checkpoint(tmp_path / "a" / "last.pt"), load_checkpoint(tmp_path / "b" / "last.pt")
     assert a["epoch"] == b["epoch"] == 1 and a["step"] == b["step"] == 6
     for name, tensor in a["model"].items():
@@ -86,3 +86,27 @@ def test_train_checkpoint_and_resume_match_an_uninterrupted_run(ball_data, tmp_p
     assert straight["score"] == pytest.approx(resumed["score"])
     stage = load_proposal(tmp_path / "a" / "best.pt")  # rebuilt from the checkpoint alone
     assert stage.spec.size == (160, 96) and 0 < stage.threshold < 1
+
+
+class PeakNet(torch.nn.Module):
+    """Stands in for ProposalNet: one known peak per frame at cell (col 20, row 10) + (0.5, 0.25)."""
+
+    frames = 3
+
+    def forward(self, x):
+        b, t, _, height, width = x.shape
+        logits = torch.full((b, t, height // STRIDE, width // STRIDE), -9.0)
+        logits[:, :, 10, 20] = 5.0
+        offset = torch.zeros(b, t, 2, height // STRIDE, width // STRIDE)
+        offset[:, :, 0, 10, 20], offset[:, :, 1, 10, 20] = 0.5, 0.25
+        return logits, offset
+
+
+def test_candidates_scale_each_axis_to_the_full_frame():
+    from data_prep.clips import scale_points
+    from tracking.candidates import propose_clip
+
+    frames = np.zeros((5, 64, 128, 3), np.uint8)  # the network input, 2:1
+    candidates = propose_clip(PeakNet(), frames, full_size=(640, 480), k=1)  # a 4:3 source
+    low = cells_to_pixels(torch.tensor([20.5, 10.25])).numpy()
+    np.testing.assert_allclose(candidates.xy[:, 0], np.tile(scale_points(low, (640 / 128, 480 / 64)), (5, 1)))

@@ -68,8 +68,8 @@ def propose_clip(model: ProposalNet, frames, full_size: tuple[int, int], k: int 
                  device: torch.device | str = "cpu", keep_maps: bool = False):
     """Candidates of every frame; with ``keep_maps`` also the (n, h, w) probability maps (float16)."""
     n = len(frames)
-    width = np.asarray(frames[0]).shape[1]
-    factor = full_size[0] / width
+    height, width = np.asarray(frames[0]).shape[:2]
+    factor = (full_size[0] / width, full_size[1] / height)  # per axis: the input need not be 16:9
     xy, score = np.zeros((n, k, 2)), np.zeros((n, k))
     maps = [None] * n if keep_maps else None
     for indices, logits, offset in propose_stacks(model, frames, batch, device):

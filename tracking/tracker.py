@@ -85,7 +85,8 @@ class Tracker:
         size = (FULL_SIZE[0], int(round(first.shape[0] * factor)))
         out = self._track(resize_frame(f, size) for f in itertools.chain([first], frames))
         present = out.track.codes > 0
-        xy = np.where(present[:, None], scale_points(out.track.xy, 1 / factor), -1.0)
+        back = (first.shape[1] / size[0], first.shape[0] / size[1])
+        xy = np.where(present[:, None], scale_points(out.track.xy, back), -1.0)
         return replace(out, track=Track(out.track.codes, xy), extras={**out.extras, "work_size": size})
 
     def _track(self, frames: Iterable[np.ndarray]) -> ClipOutput:
