@@ -1,7 +1,9 @@
 """The embedded default data set: synthetic broadcast tennis rendered by the project itself, deterministically.
 
 Used whenever no ``--data`` is given. Splits are by game, never by frame (adjacent frames are near duplicates):
-games 1-2 are the held-out test games (``evaluate.py --games 1 2``), game 3 validates, games 4-10 train.
+games 1-2 are the held-out test games (``evaluate.py --games 1 2``), game 3 validates, games 4-20 train.
+Many games with few clips each: every game is a new venue, camera and pair of players, and a first run with 7
+training games generalised poorly to an unseen game (recall@5 0.95 on training games, 0.72 on the held-out one).
 """
 from __future__ import annotations
 
@@ -15,8 +17,8 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class EmbeddedSpec:
     root: Path = Path("data") / "synthetic"
-    games: int = 10
-    clips: int = 3
+    games: int = 20
+    clips: int = 2
     frames: int = 120
     seed: int = 0
     test_games: tuple[int, ...] = (1, 2)
