@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -40,8 +41,12 @@ def score_tracks(clips: list[Clip], tracks: Callable[[Clip], Track], out: Path |
     when ``probability`` is given, ``{clip}_prob.mp4`` probability videos.
     """
     report = Report(tolerance=tolerance)
+    seconds = 0.0
     for clip in clips:
-        gt, track = gt_track(clip), tracks(clip)
+        gt = gt_track(clip)
+        started = time.perf_counter()
+        track = tracks(clip)
+        seconds += time.perf_counter() - started
         if len(track) != len(clip):
             raise DataError(clip.path, f"tracker returned {len(track)} frames for a clip of {len(clip)}")
         score = score_clip(clip.name, gt.codes, gt.xy, track.codes, track.xy, tolerance)
@@ -57,8 +62,11 @@ def score_tracks(clips: list[Clip], tracks: Callable[[Clip], Track], out: Path |
                 if probability is not None:
                     write_video(Path(out) / "videos" / f"{clip.name}_prob.mp4",
                                 draw_probability(iter_frames(clip), probability(clip)))
+    frames = sum(len(clip) for clip in clips)
+    speed = {"frames_per_second": frames / seconds if seconds else None, "seconds": seconds}
     if out is not None:
-        write_report(Path(out) / "report.json", report, extra)
+        write_report(Path(out) / "report.json", report, {**speed, **(extra or {})})
+    echo(f"{frames} frames in {seconds:.1f} s ({speed['frames_per_second'] or 0:.1f} frames/s, reading included)")
     echo(f"SiBaTrAcc: {report.sibatracc:.4f}")
     return report
 
