@@ -25,7 +25,7 @@ from tracking.weights import load_proposal, load_refine, write_bundle
 
 log = logging.getLogger(__name__)
 
-GRID = {"presence_bias": [-1.0, 0.0, 1.0, 2.0], "start_cost": [1.0, 3.0, 5.0], "max_gap": [3, 6]}
+GRID = {"presence_bias": [-3.0, -2.0, -1.0, 0.0, 1.0], "start_cost": [1.0, 3.0, 5.0, 8.0], "max_gap": [3, 6, 9]}
 
 
 def calibrate_decode(outputs: list[ClipOutput], clips: list[Clip], base: DecodeParams = DecodeParams()
