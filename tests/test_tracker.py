@@ -141,3 +141,18 @@ def test_track_py_refuses_missing_and_empty_input(tiny_runs, tmp_path):
     (tmp_path / "empty.mp4").write_bytes(b"")
     with pytest.raises(DataError, match="empty.mp4"):
         track.main([str(tmp_path / "empty.mp4"), "--out", str(tmp_path / "o"), "--weights", str(tiny_runs["bundle"])])
+
+
+def test_live_tracking_matches_offline_away_from_the_window_edge(tiny_runs, ball_data, tmp_path):
+    import track
+
+    clip = discover_clips(ball_data, [3])[0]
+    offline = Tracker.load(tiny_runs["bundle"]).track_clip(clip)
+    live = list(Tracker.load(tiny_runs["bundle"], chunk=4).track_live((read_frame(p) for p in clip.frames), lag=4))
+    assert [f for f, _, _ in live] == list(range(len(clip)))
+    codes = np.array([c for _, c, _ in live])
+    assert ((codes == 0) == (np.array([xy[0] for _, _, xy in live]) == -1)).all()
+    assert (codes[:-4] == offline.codes[:-4]).mean() >= 0.75
+    summary = track.main([str(clip.path), "--out", str(tmp_path / "live"), "--weights", str(tiny_runs["bundle"]),
+                          "--live", "4", "--no-video"])
+    assert summary["frames"] == len(clip) and not (tmp_path / "live" / "track.csv.part").exists()

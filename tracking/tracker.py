@@ -12,7 +12,7 @@ import itertools
 import logging
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from itertools import islice
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from data_prep.frame_cache import resize_frame
 from engine.loop import resolve_device
 from evaluation.predictions import Track
 from tracking.candidates import Candidates, Refined, propose_clip, refine_clip
-from tracking.decode import DecodeParams, decode_track
+from tracking.decode import DecodeParams, StreamingDecoder, decode_track
 from tracking.weights import ProposalStage, RefineStage, load_bundle, resolve_weights
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,8 @@ class Tracker:
 
     def __init__(self, proposal: ProposalStage, refine: RefineStage | None, decode: DecodeParams = DecodeParams(),
                  top_k: int = 5, min_score: float = 0.02, chunk: int = 48, device: torch.device | str = "cpu"):
+        context = refine.spec.context if refine is not None else 0
+        assert chunk >= max(proposal.spec.frames, context), "chunk must hold a stack and the refiner's context"
         self.proposal, self.refine, self.decode = proposal, refine, decode
         self.top_k, self.min_score, self.chunk = top_k, min_score, chunk
         self.device = torch.device(device)
@@ -75,44 +77,69 @@ class Tracker:
         Frames of another width than the assignment's 1280 are resized to it first (1080p, 4:3, small videos),
         since the refiner was trained on balls of 720p broadcast size.
         """
+        started = time.perf_counter()
+        frames, back = self._work_size(frames)
+        parts = list(self._chunks(frames))
+        candidates = Candidates(*(np.concatenate([getattr(c, k) for c, _ in parts]) for k in ("xy", "score")))
+        refined = None
+        if self.refine is not None:
+            refined = Refined(*(np.concatenate([getattr(r, k) for _, r in parts]) for k in ("prob", "xy", "code")))
+            track = decode_track(refined.xy, refined.prob, refined.code, self.decode)
+        else:
+            present = candidates.score[:, 0] >= self.proposal.threshold
+            track = Track(present.astype(np.int64), np.where(present[:, None], candidates.xy[:, 0], -1.0))
+        if back is not None:
+            xy = np.where(track.codes[:, None] > 0, scale_points(track.xy, back), -1.0)
+            track = Track(track.codes, xy)
+        return ClipOutput(track, candidates, refined, time.perf_counter() - started)
+
+    def track_live(self, frames: Iterable[np.ndarray], lag: int = 8) -> Iterator[tuple[int, int, np.ndarray]]:
+        """Fixed-latency tracking for live use: yields (frame, code, (x, y)) once ``lag`` later frames are in.
+
+        Candidates come chunk by chunk (use a small ``chunk`` for low latency: the delay is chunk + context + lag
+        frames); each frame is decided by :class:`StreamingDecoder` and never revised.
+        """
+        assert self.refine is not None, "live decoding needs the refine stage"
+        frames, back = self._work_size(frames)
+        decoder = StreamingDecoder(self.decode, lag=lag)
+
+        def emit(decided):
+            for frame, code, xy in decided:
+                if code > 0 and back is not None:
+                    xy = scale_points(xy, back)
+                yield frame, code, (xy if code > 0 else np.array([-1.0, -1.0]))
+
+        for _, refined in self._chunks(frames):
+            for t in range(len(refined.prob)):
+                yield from emit(decoder.push(refined.xy[t], refined.prob[t], refined.code[t]))
+        yield from emit(decoder.flush())
+
+    def _work_size(self, frames: Iterable[np.ndarray]) -> tuple[Iterator[np.ndarray], tuple[float, float] | None]:
+        """Frames resized to the working width (1280) and the per-axis factor back to the input, if resized."""
         frames = iter(frames)
         first = next(frames, None)
         if first is None:
             raise ValueError("no frames to track")
-        factor = FULL_SIZE[0] / first.shape[1]
-        if abs(factor - 1) < 1e-9:
-            return self._track(itertools.chain([first], frames))
-        size = (FULL_SIZE[0], int(round(first.shape[0] * factor)))
-        out = self._track(resize_frame(f, size) for f in itertools.chain([first], frames))
-        present = out.track.codes > 0
-        back = (first.shape[1] / size[0], first.shape[0] / size[1])
-        xy = np.where(present[:, None], scale_points(out.track.xy, back), -1.0)
-        return replace(out, track=Track(out.track.codes, xy), extras={**out.extras, "work_size": size})
+        frames = itertools.chain([first], frames)
+        if first.shape[1] == FULL_SIZE[0]:
+            return frames, None
+        size = (FULL_SIZE[0], int(round(first.shape[0] * FULL_SIZE[0] / first.shape[1])))
+        return (resize_frame(f, size) for f in frames), (first.shape[1] / size[0], first.shape[0] / size[1])
 
-    def _track(self, frames: Iterable[np.ndarray]) -> ClipOutput:
-        started = time.perf_counter()
-        proposal, refine = self.proposal, self.refine
+    def _chunks(self, frames: Iterable[np.ndarray]) -> Iterator[tuple[Candidates, Refined | None]]:
+        """Per chunk of frames: the proposal's candidates and the refiner's verdict on them."""
+        refine = self.refine
         context = refine.spec.context if refine is not None else 0
         left: list[np.ndarray] = []
-        parts_c, parts_r = [], []
-        for chunk, ahead in chunked(frames, self.chunk, proposal.spec.frames):
-            full_size = (chunk[0].shape[1], chunk[0].shape[0])
-            candidates = self._propose(chunk, full_size)
-            parts_c.append(candidates)
+        for chunk, ahead in chunked(frames, self.chunk, self.proposal.spec.frames):
+            candidates = self._propose(chunk, (chunk[0].shape[1], chunk[0].shape[0]))
+            refined = None
             if refine is not None:
                 window = left + chunk + ahead[:context]
-                parts_r.append(refine_clip(refine.model, window, candidates, refine.spec, device=self.device,
-                                           min_score=self.min_score, frame_offset=len(left)))
+                refined = refine_clip(refine.model, window, candidates, refine.spec, device=self.device,
+                                      min_score=self.min_score, frame_offset=len(left))
             left = chunk[-context:] if context else []
-        candidates = Candidates(np.concatenate([c.xy for c in parts_c]), np.concatenate([c.score for c in parts_c]))
-        refined = None
-        if refine is not None:
-            refined = Refined(*(np.concatenate([getattr(r, name) for r in parts_r]) for name in ("prob", "xy", "code")))
-            track = decode_track(refined.xy, refined.prob, refined.code, self.decode)
-        else:
-            present = candidates.score[:, 0] >= proposal.threshold
-            track = Track(present.astype(np.int64), np.where(present[:, None], candidates.xy[:, 0], -1.0))
-        return ClipOutput(track, candidates, refined, time.perf_counter() - started)
+            yield candidates, refined
 
     def _propose(self, chunk: list[np.ndarray], full_size: tuple[int, int], keep_maps: bool = False):
         """Candidates (and maps) of the frames of one chunk; a chunk shorter than a stack repeats its last frame."""
