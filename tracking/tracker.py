@@ -12,8 +12,7 @@ import itertools
 import logging
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
-from itertools import islice
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,8 +36,7 @@ class ClipOutput:
     track: Track
     candidates: Candidates
     refined: Refined | None
-    seconds: float = 0.0
-    extras: dict = field(default_factory=dict)
+    seconds: float = 0.0  # wall-clock time of tracking, frame reading included
 
 
 class Tracker:
@@ -165,9 +163,9 @@ class Tracker:
 def chunked(frames: Iterable[np.ndarray], size: int, min_size: int) -> Iterator[tuple[list, list]]:
     """Yield (chunk, next chunk) over a stream; a tail shorter than ``min_size`` joins the chunk before it."""
     frames = iter(frames)
-    chunk = list(islice(frames, size))
+    chunk = list(itertools.islice(frames, size))
     while chunk:
-        following = list(islice(frames, size))
+        following = list(itertools.islice(frames, size))
         if len(following) < min_size:
             chunk, following = chunk + following, []
         yield chunk, following
