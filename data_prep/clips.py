@@ -184,6 +184,24 @@ def cell_float(path: Path, line: int, column: str, text: str) -> float:
     return value
 
 
+def read_csv_rows(path: Path) -> list[list[str]]:
+    """All rows of a CSV file; a missing file, non-UTF-8 bytes or a malformed CSV raise :class:`DataError`."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise DataError(path, f"cannot read: {error.strerror or error}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        raise DataError(path, f"not UTF-8 text ({error.reason} at byte {error.start})", line) from None
+    try:
+        return list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as error:
+        raise DataError(path, f"malformed CSV: {error}") from None
+
+
 def read_labels(path: Path, frame_names: list[str], size: tuple[int, int]) -> Labels:
     """Parse ``labels.csv`` or ``Label.csv`` for the frames ``frame_names`` of size ``(width, height)``.
 
@@ -192,12 +210,7 @@ def read_labels(path: Path, frame_names: list[str], size: tuple[int, int]) -> La
     """
     path = Path(path)
     width, height = size
-    raw = path.read_bytes()
-    try:
-        rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
-    except UnicodeDecodeError as error:
-        line = raw[:error.start].count(b"\n") + 1
-        raise DataError(path, f"not UTF-8 text ({error.reason} at byte {error.start})", line) from None
+    rows = read_csv_rows(path)
     if not rows:
         raise DataError(path, "empty label file", 1)
     header = [cell.strip().lower() for cell in rows[0]]

@@ -58,6 +58,7 @@ from data_prep.clips import (
     frame_paths,
     image_size,
     load_clip,
+    read_csv_rows,
     read_labels,
     write_labels,
 )
@@ -287,8 +288,7 @@ def read_tracknetv3_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "label csv does not exist")
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        rows = list(csv.reader(f))
+    rows = read_csv_rows(path)
     if not rows:
         raise DataError(path, "empty label file", 1)
     if len(rows[0]) < 4 or rows[0][0].strip().lower() != "frame":

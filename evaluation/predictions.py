@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from data_prep.clips import DataError
+from data_prep.clips import DataError, read_csv_rows
 
 HEADER = ("frame", "code", "x", "y")
 
@@ -53,8 +53,7 @@ def read_track(path: Path, n_frames: int) -> Track:
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "predictions file is missing")
-    with open(path, newline="") as f:
-        rows = list(csv.reader(f))
+    rows = read_csv_rows(path)
     if not rows or [c.strip().lower() for c in rows[0][:4]] != list(HEADER):
         raise DataError(path, f"header must be {','.join(HEADER)}", 1)
     body = [(line, row) for line, row in enumerate(rows[1:], start=2) if any(c.strip() for c in row)]
@@ -66,10 +65,12 @@ def read_track(path: Path, n_frames: int) -> Track:
             frame, code = int(row[0]), int(float(row[1]))
             x = float(row[2]) if len(row) > 2 and row[2].strip() else -1.0
             y = float(row[3]) if len(row) > 3 and row[3].strip() else -1.0
-        except (ValueError, IndexError):
+        except (ValueError, IndexError, OverflowError):
             raise DataError(path, f"cannot parse row {row!r}", line) from None
         if frame != i:
             raise DataError(path, f"row is frame {frame}, expected frame {i}", line)
+        if code not in (0, 1, 2, 3) or float(row[1]) != code:
+            raise DataError(path, f"code {row[1]!r} is not one of 0, 1, 2, 3", line)
         if not (np.isfinite(x) and np.isfinite(y)):
             raise DataError(path, f"coordinates must be finite, got {row[2:4]!r}", line)
         codes[i], xy[i] = code, (x, y)
