@@ -46,7 +46,8 @@ def main() -> None:
         return
     results = []
     for length in args.lengths:
-        command = [sys.executable, __file__, "--one", str(length)] + (["--weights", args.weights] if args.weights else [])
+        command = [sys.executable, __file__, "--one", str(length)]
+        command += ["--weights", args.weights] if args.weights else []
         line = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=True).stdout.strip().splitlines()
         results.append(json.loads(line[-1]))
     rows = [(f"{r['frames']} frames", f"{r['seconds']:.1f} s  ({r['frames'] / r['seconds']:.1f} frames/s)  "
