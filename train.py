@@ -54,10 +54,8 @@ def parse_args(argv=None):
     add_config_args(parser.add_argument_group(f"{stage} config"), config_cls)
     args = parser.parse_args(argv)
     # The same flags with no defaults: what remains was typed by the user (resuming keeps everything else).
-    explicit = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
-    add_config_args(explicit, config_cls)
-    for action in explicit._actions:
-        action.default = argparse.SUPPRESS
+    explicit = argparse.ArgumentParser(add_help=False)
+    add_config_args(explicit, config_cls, defaults=False)
     given = set(vars(explicit.parse_known_args(argv)[0]))
     return args.stage, config_from_args(config_cls, args), given
 

@@ -28,6 +28,10 @@ def save_checkpoint(path: Path, payload: dict) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+    # A process killed mid-save (SIGKILL runs no cleanup) leaves its temp file; the next save sweeps it away.
+    for stale in path.parent.glob(".*.pt.*.tmp"):
+        if not stale.name.endswith(f".{os.getpid()}.tmp"):
+            stale.unlink(missing_ok=True)
 
 
 def read_payload(path: Path, stage: str | None = None) -> dict:

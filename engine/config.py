@@ -83,8 +83,11 @@ class RefineConfig(CommonConfig):
     offset_weight: float = 1.0
 
 
-def add_config_args(parser: argparse.ArgumentParser, cls: type) -> None:
-    """One ``--field-name`` flag per dataclass field, typed from the annotation, default from the dataclass."""
+def add_config_args(parser: argparse.ArgumentParser, cls: type, defaults: bool = True) -> None:
+    """One ``--field-name`` flag per dataclass field, typed from the annotation, default from the dataclass.
+
+    ``defaults=False`` leaves flags that were not typed out of the parsed namespace (to tell which were given).
+    """
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         flag = "--" + f.name.replace("_", "-")
@@ -93,6 +96,7 @@ def add_config_args(parser: argparse.ArgumentParser, cls: type) -> None:
         base = next((a for a in args if a is not type(None)), kind) if args and type(None) in args else kind
         default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
         help_text = f"default: {default}"
+        default = default if defaults else argparse.SUPPRESS
         if base is bool:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=help_text)
         elif typing.get_origin(base) is list:
