@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-from functools import partial
 from pathlib import Path
 
 from data_prep.clips import discover_clips
@@ -55,7 +54,7 @@ def main(argv=None) -> float:
 
         tracker = Tracker.load(args.weights)
         report = score_tracks(clips, tracker.track_clip, out, args.tolerance, args.visualize,
-                              probability=partial(tracker.probability_maps), extra=tracker.describe())
+                              probability=tracker.probability_maps, extra=tracker.describe())
     return report.sibatracc
 
 

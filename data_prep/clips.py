@@ -21,6 +21,7 @@ import csv
 import io
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,6 +107,10 @@ class Clip:
 
     def __len__(self) -> int:
         return len(self.frames)
+
+    def iter_frames(self) -> Iterator[np.ndarray]:
+        """Decode the frames one at a time, in order, as RGB uint8 (H, W, 3)."""
+        return (read_frame(path) for path in self.frames)
 
 
 def _numbered(folder: Path, prefix: str) -> dict[int, Path]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from data_prep.clips import Clip, DataError, read_frame
+from data_prep.clips import Clip, DataError
 from evaluation.metrics import DEFAULT_TOLERANCE_PX, Report, running_sibatracc, score_clip
 from evaluation.predictions import Track, write_track
 from evaluation.visualize import VideoSink, draw_probability, draw_track
@@ -25,10 +25,6 @@ def gt_track(clip: Clip) -> Track:
     if clip.labels is None:
         raise DataError(clip.path, "clip has no labels; evaluation needs labels.csv or Label.csv")
     return Track(clip.labels.codes, clip.labels.xy)
-
-
-def iter_frames(clip: Clip) -> Iterable[np.ndarray]:
-    return (read_frame(path) for path in clip.frames)
 
 
 def score_tracks(clips: list[Clip], tracks: Callable[[Clip], Track], out: Path | None = None,
@@ -57,11 +53,11 @@ def score_tracks(clips: list[Clip], tracks: Callable[[Clip], Track], out: Path |
         if out is not None:
             write_track(Path(out) / "predictions" / f"{clip.name}.csv", track)
             if visualize:
-                frames = draw_track(iter_frames(clip), track, gt, running_sibatracc(score.errors))
+                frames = draw_track(clip.iter_frames(), track, gt, running_sibatracc(score.errors))
                 write_video(Path(out) / "videos" / f"{clip.name}.mp4", frames)
                 if probability is not None:
                     write_video(Path(out) / "videos" / f"{clip.name}_prob.mp4",
-                                draw_probability(iter_frames(clip), probability(clip)))
+                                draw_probability(clip.iter_frames(), probability(clip)))
     frames = sum(len(clip) for clip in clips)
     speed = {"frames_per_second": frames / seconds if seconds else None, "seconds": seconds}
     if out is not None:

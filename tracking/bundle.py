@@ -15,7 +15,7 @@ import logging
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from data_prep.clips import Clip, read_frame
+from data_prep.clips import Clip
 from data_prep.splits import resolve_splits
 from engine.config import git_commit
 from evaluation.metrics import Report, score_clip
@@ -65,7 +65,7 @@ def main(argv=None) -> dict:
     decode, calibration = DecodeParams(), {}
     if refine is not None and not args.no_calibrate:
         _, _, val_clips = resolve_splits(args.data, None, args.val_games)
-        outputs = [tracker.track_frames(read_frame(p) for p in clip.frames) for clip in val_clips]
+        outputs = [tracker.track_frames(clip.iter_frames()) for clip in val_clips]
         decode, best, base = calibrate_decode(outputs, val_clips)
         calibration = {"games": sorted({c.game for c in val_clips}), "sibatracc_default": base,
                        "sibatracc_calibrated": best}

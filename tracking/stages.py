@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from data_prep.clips import Clip, read_frame
+from data_prep.clips import Clip
 from evaluation.metrics import Report, score_clip
 from evaluation.predictions import Track
 from tracking.candidates import Candidates, Refined
@@ -39,7 +39,7 @@ def compare_stages(tracker, clips: list[Clip], echo=print) -> dict:
     frames, seconds = 0, 0.0
     for clip in clips:
         started = time.perf_counter()
-        out = tracker.track_frames(read_frame(p) for p in clip.frames)
+        out = tracker.track_frames(clip.iter_frames())
         seconds += time.perf_counter() - started
         frames += len(clip)
         tracks = {"proposal": top1_track(out.candidates, tracker.proposal.threshold), "tracker": out.track}

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from data_prep.clips import FULL_SIZE, Clip, read_frame, scale_points
+from data_prep.clips import FULL_SIZE, Clip, scale_points
 from data_prep.frame_cache import resize_frame
 from engine.loop import resolve_device
 from evaluation.predictions import Track
@@ -67,7 +67,7 @@ class Tracker:
                 "min_score": self.min_score, "refine": self.refine is not None, "device": str(self.device)}
 
     def track_clip(self, clip: Clip) -> Track:
-        return self.track_frames((read_frame(path) for path in clip.frames)).track
+        return self.track_frames(clip.iter_frames()).track
 
     def track_frames(self, frames: Iterable[np.ndarray]) -> ClipOutput:
         """Track a stream of RGB frames (all of one size); positions come back in that size's pixels.
@@ -157,7 +157,7 @@ class Tracker:
             yield from (m.astype(np.float32) for m in maps)
 
     def probability_maps(self, clip: Clip) -> Iterator[np.ndarray]:
-        return self.probability_frames(read_frame(path) for path in clip.frames)
+        return self.probability_frames(clip.iter_frames())
 
 
 def chunked(frames: Iterable[np.ndarray], size: int, min_size: int) -> Iterator[tuple[list, list]]:
