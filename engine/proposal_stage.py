@@ -15,7 +15,8 @@ from data_prep.stacks import ProposalStacks, StackSpec
 from engine.config import ProposalConfig
 from engine.loop import StageParts
 from evaluation.metrics import DEFAULT_TOLERANCE_PX, Report, score_clip
-from evaluation.visualize import draw_probability
+from evaluation.report import score_tables
+from evaluation.visualize import OverlayClip, draw_probability
 from model.proposal import ProposalLoss, ProposalNet
 from tracking.candidates import propose_clip
 from tracking.stages import top1_track
@@ -39,27 +40,32 @@ def build(cfg: ProposalConfig) -> StageParts:
         return criterion(logits, offset, batch)
 
     def validate(net: nn.Module, device: torch.device) -> dict:
-        return validate_proposal(net, val_clips, spec, cache, cfg.top_k, cfg.score_threshold, device)
+        return validate_proposal(net, val_clips, spec, cache, cfg.top_k, cfg.score_threshold, device, media=True)
 
     return StageParts(model, losses, train_set, validate, str(root), {})
 
 
 def validate_proposal(model: ProposalNet, clips: list[Clip], spec: StackSpec, cache: FrameCache, k: int,
-                      threshold: float, device: torch.device) -> dict:
+                      threshold: float, device: torch.device, media: bool = False) -> dict:
     """recall@1/@K (a candidate within 8 full-res px of a visible ball: codes 1-2; ``_all`` adds occluded code 3)
     and top-1 SiBaTrAcc / P / R / F1.
 
     Also searches the presence threshold that maximises top-1 SiBaTrAcc on these clips; ``score`` (the model
     selection figure) is that best SiBaTrAcc, and ``threshold`` is stored with the checkpoint.
+
+    ``images``: heatmap overlays of the first clips. With ``media``, also ``tables`` (per-clip and per-frame
+    scores of the top-1 track at the best threshold) and ``videos`` (that track over the first clip, rendered
+    lazily); see :mod:`engine.logger` for the formats.
     """
     model.eval()
     hits, hits_all, visible_total, present_total = np.zeros(k), np.zeros(k), 0, 0
     by_threshold = {float(t): Report() for t in THRESHOLDS}
     fixed = Report()
-    images = []
+    images, proposals = [], []
     for clip in clips:
         frames = cache.frames(clip, spec.size)
         candidates, maps = propose_clip(model, frames, clip.size, k=k, device=device, keep_maps=True)
+        proposals.append(candidates)
         codes, xy = clip.labels.codes, clip.labels.xy
         present = codes > 0
         distance = np.linalg.norm(candidates.xy - xy[:, None], axis=-1)  # (n, k)
@@ -76,16 +82,22 @@ def validate_proposal(model: ProposalNet, clips: list[Clip], spec: StackSpec, ca
         fixed.clips.append(score_clip(clip.name, codes, xy, track.codes, track.xy))
         if len(images) < 3:
             i = int(np.flatnonzero(present)[len(np.flatnonzero(present)) // 2]) if present.any() else 0
-            images.append(next(draw_probability([np.asarray(frames[i])], [maps[i].astype(np.float32)])))
+            images.append((f"heatmap_{clip.name}",
+                           next(draw_probability([np.asarray(frames[i])], [maps[i].astype(np.float32)]))))
     best_t = max(by_threshold, key=lambda t: by_threshold[t].sibatracc)
     best = by_threshold[best_t]
     summary = fixed.summary()
     recall, recall_all = hits / max(visible_total, 1), hits_all / max(present_total, 1)
-    return {"recall@1": recall[0], f"recall@{k}": recall[-1], f"recall@{k}_all": recall_all[-1],
-            "sibatracc": summary["sibatracc"],
-            "precision": summary["precision"], "recall": summary["recall"], "f1": summary["f1"],
-            "mean_error_px": summary["mean_error_px"], "best_threshold": best_t,
-            "sibatracc_best_threshold": best.sibatracc, "score": best.sibatracc, "images": images}
+    metrics = {"recall@1": recall[0], f"recall@{k}": recall[-1], f"recall@{k}_all": recall_all[-1],
+               "sibatracc": summary["sibatracc"],
+               "precision": summary["precision"], "recall": summary["recall"], "f1": summary["f1"],
+               "mean_error_px": summary["mean_error_px"], "best_threshold": best_t,
+               "sibatracc_best_threshold": best.sibatracc, "score": best.sibatracc, "images": images}
+    if media and clips:
+        tracks = [top1_track(candidates, best_t) for candidates in proposals]
+        metrics["tables"] = score_tables(clips, tracks, best.clips)
+        metrics["videos"] = [OverlayClip(clips[0], tracks[0])]
+    return metrics
 
 
 def model_args(model: ProposalNet) -> dict:

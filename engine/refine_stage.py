@@ -22,6 +22,8 @@ from data_prep.splits import resolve_splits
 from engine.config import RefineConfig
 from engine.loop import StageParts
 from evaluation.metrics import DEFAULT_TOLERANCE_PX, Report, roc_auc, score_clip
+from evaluation.report import score_tables
+from evaluation.visualize import OverlayClip, crop_sheet
 from model.refine import RefineLoss, RefineNet
 from tracking.candidates import Candidates, propose_clip, refine_clip
 from tracking.stages import best_refined, top1_track
@@ -62,7 +64,7 @@ def build(cfg: RefineConfig) -> StageParts:
         return criterion(net(batch["crops"]), batch)
 
     def validate(net: nn.Module, device: torch.device) -> dict:
-        return validate_refine(net, proposal, val_clips, val_candidates, spec, cache, device)
+        return validate_refine(net, proposal, val_clips, val_candidates, spec, cache, device, media=True)
 
     return StageParts(model, losses, train_set, validate, str(root), {"proposal_used": str(proposal.path)})
 
@@ -97,20 +99,26 @@ def mine_candidates(proposal: ProposalStage, clips: list[Clip], cache: FrameCach
 
 
 def validate_refine(model: RefineNet, proposal: ProposalStage, clips: list[Clip], candidates: list[Candidates],
-                    spec: CropSpec, cache: FrameCache, device: torch.device) -> dict:
+                    spec: CropSpec, cache: FrameCache, device: torch.device, media: bool = False) -> dict:
     """Proposal top-1 vs proposal + refine (best candidate per frame) on the validation clips.
 
     mean error: over candidates within 2 x tolerance of a present ball, the proposal's and the refiner's distance
     to it. auc: ball / no-ball ROC-AUC over all candidates (a candidate is a ball within ``MATCH_PX``, the rule
     the training labels use).
+
+    With ``media``, also ``images`` (crop stacks of the first clip's best candidates with true and predicted
+    positions), ``tables`` (per-clip and per-frame scores of the best refined candidates) and ``videos`` (that
+    track over the first clip, rendered lazily); see :mod:`engine.logger` for the formats.
     """
     model.eval()
     proposal_report, refine_report = Report(), Report()
-    prop_err, ref_err, labels, probs = [], [], [], []
+    prop_err, ref_err, labels, probs, tracks, images = [], [], [], [], [], []
     for clip, cands in zip(clips, candidates):
-        refined = refine_clip(model, cache.frames(clip, None), cands, spec, device=device)
+        frames = cache.frames(clip, None)
+        refined = refine_clip(model, frames, cands, spec, device=device)
         codes, xy = clip.labels.codes, clip.labels.xy
         top1, best = top1_track(cands, proposal.threshold), best_refined(refined)
+        tracks.append(best)
         proposal_report.clips.append(score_clip(clip.name, codes, xy, top1.codes, top1.xy))
         refine_report.clips.append(score_clip(clip.name, codes, xy, best.codes, best.xy))
         present = (codes > 0)[:, None]
@@ -121,14 +129,22 @@ def validate_refine(model: RefineNet, proposal: ProposalStage, clips: list[Clip]
         ref_err.append(d_ref[matched])
         labels.append((present & (d_prop <= MATCH_PX)).ravel())
         probs.append(refined.prob.ravel())
+        if media and not images:
+            images.append((f"crops_{clip.name}", crop_sheet(frames, xy, cands.xy, refined.prob, refined.xy,
+                                                            spec.crop, spec.context)))
     prop_err, ref_err = np.concatenate(prop_err), np.concatenate(ref_err)
     summary = refine_report.summary()
-    return {"sibatracc": summary["sibatracc"], "proposal_sibatracc": proposal_report.sibatracc,
-            "precision": summary["precision"], "recall": summary["recall"], "f1": summary["f1"],
-            "auc": roc_auc(np.concatenate(labels), np.concatenate(probs)),
-            "proposal_mean_error_px": float(prop_err.mean()) if prop_err.size else float("nan"),
-            "refined_mean_error_px": float(ref_err.mean()) if ref_err.size else float("nan"),
-            "score": summary["sibatracc"]}
+    metrics = {"sibatracc": summary["sibatracc"], "proposal_sibatracc": proposal_report.sibatracc,
+               "precision": summary["precision"], "recall": summary["recall"], "f1": summary["f1"],
+               "auc": roc_auc(np.concatenate(labels), np.concatenate(probs)),
+               "proposal_mean_error_px": float(prop_err.mean()) if prop_err.size else float("nan"),
+               "refined_mean_error_px": float(ref_err.mean()) if ref_err.size else float("nan"),
+               "score": summary["sibatracc"]}
+    if media and clips:
+        metrics["images"] = images
+        metrics["tables"] = score_tables(clips, tracks, refine_report.clips)
+        metrics["videos"] = [OverlayClip(clips[0], tracks[0])]
+    return metrics
 
 
 def model_args(model: RefineNet) -> dict:

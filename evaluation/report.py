@@ -1,6 +1,8 @@
-"""Score tracks against labelled clips: one printed line per clip, ``SiBaTrAcc: 0.xxxx`` last, a JSON report.
+"""Score tracks against labelled clips: one printed line per clip, ``SiBaTrAcc: 0.xxxx`` last, a JSON report, and
+the per-clip / per-frame tables a run logs.
 
-Shared by ``evaluate.py`` for saved predictions and for the tracker, so both print and write the same thing.
+Shared by ``evaluate.py`` for saved predictions and for the tracker, so both print and write the same thing, and by
+the stages' validation for their tables.
 """
 from __future__ import annotations
 
@@ -14,11 +16,14 @@ from pathlib import Path
 import numpy as np
 
 from data_prep.clips import Clip, DataError
-from evaluation.metrics import DEFAULT_TOLERANCE_PX, Report, running_sibatracc, score_clip
+from evaluation.metrics import DEFAULT_TOLERANCE_PX, ClipScore, Report, running_sibatracc, score_clip
 from evaluation.predictions import Track, write_track
 from evaluation.visualize import VideoSink, draw_probability, draw_track
 
 log = logging.getLogger(__name__)
+
+PER_CLIP_COLUMNS = ["clip", "frames", "sibatracc", "precision", "recall", "f1", "mean_error_px"]
+FRAME_COLUMNS = ["clip", "frame", "gt_code", "gt_x", "gt_y", "code", "x", "y", "error"]
 
 
 def gt_track(clip: Clip) -> Track:
@@ -65,6 +70,31 @@ def score_tracks(clips: list[Clip], tracks: Callable[[Clip], Track], out: Path |
     echo(f"{frames} frames in {seconds:.1f} s ({speed['frames_per_second'] or 0:.1f} frames/s, reading included)")
     echo(f"SiBaTrAcc: {report.sibatracc:.4f}")
     return report
+
+
+def score_tables(clips: list[Clip], tracks: list[Track], scores: list[ClipScore]) -> dict[str, tuple[list, list]]:
+    """The tables a run logs, as ``{name: (columns, rows)}`` of plain Python values.
+
+    per_clip: one row per clip (``PER_CLIP_COLUMNS``); frame_errors: one row per frame (``FRAME_COLUMNS``): the
+    label, the prediction and the SiBaTrAcc error, so worst frames can be found and drawn later.
+    """
+    per_clip, frames = [], []
+    for clip, track, score in zip(clips, tracks, scores, strict=True):
+        summary = score.summary()
+        per_clip.append([_plain(summary[c]) for c in PER_CLIP_COLUMNS])
+        gt = gt_track(clip)
+        for t in range(len(track)):
+            frames.append([clip.name, t, int(gt.codes[t]), *_xy(gt.xy[t]), int(track.codes[t]), *_xy(track.xy[t]),
+                           round(float(score.errors[t]), 4)])
+    return {"per_clip": (PER_CLIP_COLUMNS, per_clip), "frame_errors": (FRAME_COLUMNS, frames)}
+
+
+def _xy(xy: np.ndarray) -> list[float]:
+    return [round(float(xy[0]), 2), round(float(xy[1]), 2)]
+
+
+def _plain(value):
+    return value.item() if isinstance(value, (np.integer, np.floating)) else value
 
 
 def write_video(path: Path, frames: Iterable[np.ndarray], fps: float = 30.0) -> None:
