@@ -83,6 +83,34 @@ class RefineConfig(CommonConfig):
     offset_weight: float = 1.0
 
 
+@dataclass
+class BaselineConfig(CommonConfig):
+    """The assignment's reference UNet (``model/baseline_unet.py``), trained for side-by-side comparison.
+
+    Same sampler, augmentation and crops as the proposal stage. The budget is a step count, not a clock, so that a
+    busy machine cannot shorten it: 3 x 180 steps of 8 stacks at 2.9 s each (measured on the idle 2-core CPU) plus
+    three validations take about 29 minutes, the time our two stages take together by default.
+    """
+
+    frames: int = 5
+    width: int = 640
+    height: int = 360
+    crop_width: int = 320
+    crop_height: int = 192
+    ball_crop_prob: float = 0.8
+    reverse_prob: float = 0.0  # the baseline predicts the last frame of the stack: time direction matters
+    occluded_weight: float = 1.0
+    ball_radius: float = 2.5  # sigma of the Gaussian target mask, in 640x360 pixels
+    threshold: float = 0.5  # mask probability that says "ball"
+    max_gap: int = 4  # postprocess: interpolate gaps of at most this many frames between detections
+    val_frames: int = 0  # validation scores the first this-many frames of each clip (0 = all): one forward each
+    epochs: int = 3
+    steps_per_epoch: int = 180
+    max_minutes: float = 0.0
+    batch_size: int = 8
+    lr: float = 1e-3
+
+
 def add_config_args(parser: argparse.ArgumentParser, cls: type, defaults: bool = True) -> None:
     """One ``--field-name`` flag per dataclass field, typed from the annotation, default from the dataclass.
 

@@ -20,6 +20,7 @@ import torch
 
 from data_prep.clips import FULL_SIZE, Clip, scale_points
 from data_prep.frame_cache import resize_frame
+from engine.checkpoint import read_payload
 from engine.loop import resolve_device
 from evaluation.predictions import Track
 from tracking.candidates import Candidates, Refined, propose_clip, refine_clip
@@ -53,9 +54,16 @@ class Tracker:
 
     @classmethod
     def load(cls, weights: str | Path | None = None, device: str = "auto", **overrides) -> Tracker:
-        """From a tracker bundle: a local file, a Google Drive id or URL, or (None) the shipped default weights."""
-        device = resolve_device(device)
+        """From a tracker bundle: a local file, a Google Drive id or URL, or (None) the shipped default weights.
+
+        A ``train.py --stage baseline`` checkpoint gives the assignment's baseline instead, with the same interface.
+        """
         path = resolve_weights(weights)
+        if read_payload(path)["stage"] == "baseline":
+            from tracking.baseline import BaselineTracker
+
+            return BaselineTracker.load(path, device, **overrides)
+        device = resolve_device(device)
         bundle = load_bundle(path, device)
         tracker = cls(bundle.proposal, bundle.refine, bundle.decode, **{**bundle.settings, **overrides},
                       device=device)

@@ -1,0 +1,90 @@
+"""Inference with the assignment's baseline UNet, with the same interface as :class:`tracking.tracker.Tracker`
+(``track_clip``, ``track_frames``, ``probability_maps``, ``describe``) so ``evaluate.py`` and the benchmarks run
+either one.
+
+The baseline looks at frames t-4 .. t to call frame t (the clip's first frame is repeated before it starts), so it
+runs one forward pass per frame; frames are streamed through a window of the last T resized frames.
+"""
+from __future__ import annotations
+
+import collections
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from data_prep.clips import Clip, scale_points
+from data_prep.frame_cache import resize_frame
+from engine.checkpoint import load_checkpoint
+from engine.loop import resolve_device
+from evaluation.predictions import Track
+from model.baseline_unet import BaselineUNet, build_baseline, interpolate_gaps, mask_to_positions
+from tracking.candidates import frames_to_tensor
+from tracking.tracker import ClipOutput
+
+
+class BaselineTracker:
+    def __init__(self, model: BaselineUNet, size: tuple[int, int], threshold: float = 0.5, max_gap: int = 4,
+                 batch: int = 4, device: torch.device | str = "cpu"):
+        self.model, self.size, self.threshold, self.max_gap = model.eval(), tuple(size), threshold, max_gap
+        self.batch, self.device = batch, torch.device(device)
+        self.source = ""
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "auto", **overrides) -> BaselineTracker:
+        """From a ``train.py --stage baseline`` checkpoint (its config gives the input size and settings)."""
+        device = resolve_device(device)
+        payload = load_checkpoint(Path(path), "baseline")
+        model = build_baseline(payload["model_args"])
+        model.load_state_dict(payload["model"])
+        cfg = payload["config"]
+        settings = {"threshold": cfg["threshold"], "max_gap": cfg["max_gap"], **overrides}
+        tracker = cls(model.to(device), (cfg["width"], cfg["height"]), device=device, **settings)
+        tracker.source = str(path)
+        return tracker
+
+    def describe(self) -> dict:
+        return {"weights": self.source, "model": "baseline_unet", "size": list(self.size),
+                "threshold": self.threshold, "max_gap": self.max_gap, "device": str(self.device)}
+
+    def track_clip(self, clip: Clip) -> Track:
+        return self.track_frames(clip.iter_frames()).track
+
+    def track_frames(self, frames: Iterable[np.ndarray]) -> ClipOutput:
+        """Track a stream of RGB frames of one size; positions in that size's pixels."""
+        started = time.perf_counter()
+        frames = iter(frames)
+        first = next(frames, None)
+        if first is None:
+            raise ValueError("no frames to track")
+        masks = np.stack(list(self._masks(frames, first)))
+        present, xy = interpolate_gaps(*mask_to_positions(masks, self.threshold), self.max_gap)
+        back = (first.shape[1] / self.size[0], first.shape[0] / self.size[1])
+        xy = np.where(present[:, None], scale_points(xy, back), -1.0)
+        return ClipOutput(Track(present.astype(np.int64), xy), None, None, time.perf_counter() - started)
+
+    def probability_maps(self, clip: Clip) -> Iterator[np.ndarray]:
+        frames = clip.iter_frames()
+        yield from self._masks(frames, next(frames))
+
+    @torch.inference_mode()
+    def _masks(self, frames: Iterator[np.ndarray], first: np.ndarray) -> Iterator[np.ndarray]:
+        """(h, w) float32 mask per frame, at the network's input size, streamed in batches of windows."""
+        t = self.model.frames
+        low = resize_frame(first, self.size)
+        window = collections.deque([low] * t, maxlen=t)
+        stacks = [np.stack(window)]
+        for frame in frames:
+            window.append(resize_frame(frame, self.size))
+            stacks.append(np.stack(window))
+            if len(stacks) == self.batch:
+                yield from self._run(stacks)
+                stacks = []
+        if stacks:
+            yield from self._run(stacks)
+
+    def _run(self, stacks: list[np.ndarray]) -> Iterator[np.ndarray]:
+        logits = self.model(frames_to_tensor(np.stack(stacks), self.device))
+        yield from logits.sigmoid().float().cpu().numpy()
