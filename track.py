@@ -4,15 +4,24 @@
     python track.py frames/ --out out/ --weights my_tracker.pt --no-video
     python track.py match.mp4 --live 8            # fixed latency: each frame decided 8 frames later, never revised
 
-Writes ``track.csv`` (``frame,code,x,y`` in the video's own pixels; x = y = -1 when no ball) and an overlay video
-with the ball and its recent track. Frames are streamed: memory stays flat however long the video is.
+Writes ``track.csv`` (``frame,code,x,y`` in the video's own pixels; x = y = -1 when no ball; one row per decoded
+frame, so row i is frame i at the video's own frame rate) and an overlay video at the input's frame rate (``--fps``
+for a frame folder, default 30) with the ball and its recent track. Frames are streamed: memory stays flat however
+long the video is (``bench/long_video.py``). Any resolution works: frames are tracked at 1280 px wide and positions
+mapped back (mp4 encoders round odd sizes down, so the overlay of an odd-sized input may be a pixel smaller).
+
+Bad input stops with ``error: <file>: <message>`` and exit status 2: a missing, empty, unreadable or frameless
+video, frames of changing size, corrupt frame files, unreadable weights. A video that stops decoding early (cut
+short, damaged frame) is tracked up to its last good frame, with a warning giving the frame counts.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import cv2
@@ -20,28 +29,47 @@ import numpy as np
 
 from data_prep.clips import DataError, frame_paths, read_frame
 from data_prep.importers import iter_video_frames
+from engine.checkpoint import CheckpointError
 from engine.runs import next_run_dir
 from evaluation.predictions import Track, write_track
 from evaluation.report import write_video
 from evaluation.visualize import draw_track
 from tracking.tracker import Tracker
 
+log = logging.getLogger("track")
+FOLDER_FPS = 30.0  # a frame folder carries no frame rate
 
-def open_frames(source: Path, max_frames: int | None = None):
-    """A fresh iterator over the RGB frames of a video file or a numbered frame folder."""
+
+def open_frames(source: Path, max_frames: int | None = None) -> Iterator[np.ndarray]:
+    """A fresh iterator over the RGB (H, W, 3) frames of a video file or a numbered frame folder."""
     if source.is_dir():
-        paths = frame_paths(source)[:max_frames]
-        return (read_frame(p) for p in paths)
+        return _folder_frames(frame_paths(source)[:max_frames])
     return iter_video_frames(source, max_frames)
 
 
+def _folder_frames(paths: list[Path]) -> Iterator[np.ndarray]:
+    size = None
+    for path in paths:
+        frame = read_frame(path)
+        size = size or frame.shape
+        if frame.shape != size:
+            raise DataError(path, f"frame is {frame.shape[1]}x{frame.shape[0]}, the first frame is "
+                                  f"{size[1]}x{size[0]}: one clip must keep one frame size")
+        yield frame
+
+
 def video_fps(source: Path) -> float:
+    """The video's frame rate as its container states it (25, 29.97, 59.94, 120 ...); 30 for a frame folder."""
     if source.is_dir():
-        return 30.0
+        return FOLDER_FPS
     capture = cv2.VideoCapture(str(source))
     fps = capture.get(cv2.CAP_PROP_FPS)
     capture.release()
-    return fps if fps and 1 <= fps <= 240 else 30.0
+    if fps and 1 <= fps <= 1000:
+        return fps
+    log.warning("%s: the video states no usable frame rate (%s); writing the overlay at %g fps", source, fps,
+                FOLDER_FPS)
+    return FOLDER_FPS
 
 
 def track_live(tracker: Tracker, frames, lag: int, out: Path) -> Track:
@@ -65,30 +93,60 @@ def main(argv=None) -> dict:
     parser.add_argument("--weights", help="tracker bundle: file, Google Drive id or URL; default: shipped weights")
     parser.add_argument("--max-frames", type=int, help="track only the first N frames")
     parser.add_argument("--no-video", action="store_true", help="skip the overlay video")
+    parser.add_argument("--fps", type=float, help="frame rate of the overlay; default: the video's own "
+                        f"(a frame folder: {FOLDER_FPS:g})")
     parser.add_argument("--live", type=int, metavar="LAG", help="streaming decoder with a fixed lag of LAG frames "
                         "(small chunks; rows are appended to track.csv as frames are decided)")
     args = parser.parse_args(argv)
+    if args.max_frames is not None and args.max_frames < 1:
+        parser.error("--max-frames must be at least 1")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if not args.source.exists():
         raise DataError(args.source, "no such video file or frame folder")
 
     tracker = Tracker.load(args.weights, **({"chunk": 6} if args.live is not None else {}))
     out = args.out or next_run_dir(Path("runs"), "track")
-    out.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    frames = open_frames(args.source, args.max_frames)
-    track = track_live(tracker, frames, args.live, out) if args.live is not None else tracker.track_frames(frames).track
-    seconds = time.perf_counter() - started
-    write_track(out / "track.csv", track)
-    if not args.no_video:
-        write_video(out / "overlay.mp4", draw_track(open_frames(args.source, args.max_frames), track),
-                    fps=video_fps(args.source))
-    summary = {"source": str(args.source), "frames": len(track), "frames_with_ball": int((track.codes > 0).sum()),
-               "seconds": round(seconds, 2), "fps": round(len(track) / seconds, 1), "out": str(out)}
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    summary = track_source(tracker, args.source, out, max_frames=args.max_frames, live=args.live,
+                           overlay=not args.no_video, fps=args.fps)
     print(json.dumps(summary))
     return summary
 
 
+def track_source(tracker: Tracker, source: Path, out: Path, *, max_frames: int | None = None, live: int | None = None,
+                 overlay: bool = True, fps: float | None = None,
+                 watch: Callable[[Iterator[np.ndarray], str], Iterator[np.ndarray]] | None = None) -> dict:
+    """Track a video or frame folder into ``out`` (track.csv, overlay.mp4, summary.json); returns the summary.
+
+    ``watch(frames, phase)`` may wrap each pass over the frames (phase ``track``, then ``overlay``), e.g. to
+    sample memory along the way (``bench/long_video.py``).
+    """
+    watch = watch or (lambda frames, phase: frames)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    frames = watch(open_frames(source, max_frames), "track")
+    track = track_live(tracker, frames, live, out) if live is not None else tracker.track_frames(frames).track
+    seconds = time.perf_counter() - started
+    write_track(out / "track.csv", track)
+    fps = fps or video_fps(source)
+    if overlay:  # a second pass over the frames tracked (a video cut short ends at the same frame)
+        write_video(out / "overlay.mp4", draw_track(watch(open_frames(source, len(track)), "overlay"), track),
+                    fps=fps)
+    summary = {"source": str(source), "frames": len(track), "frames_with_ball": int((track.codes > 0).sum()),
+               "video_fps": round(fps, 3), "seconds": round(seconds, 2), "fps": round(len(track) / seconds, 1),
+               "out": str(out)}
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+def cli(argv=None) -> int:
+    """The command line: bad input prints ``error: <file>: <message>`` (no traceback) and exits with status 2."""
+    try:
+        main(argv)
+    except (DataError, CheckpointError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(cli())

@@ -4,10 +4,14 @@
     python train.py --stage refine                         # needs a proposal checkpoint (weights/ or --proposal)
     python train.py --stage proposal --data ROOT --games 1 2 3 --val-games 4 --epochs 20
     python train.py --stage proposal --resume runs/proposal_3
+    torchrun --standalone --nproc_per_node=2 train.py --stage proposal   # N processes, same global batch
 
 Reads top to bottom: config -> seed -> data -> model -> optimiser -> resume -> loop (train, validate, checkpoint).
 Each epoch writes ``last.pt`` and, when validation improves, ``best.pt`` into the run folder, with the config, the
 model's constructor args and every RNG state, so ``--resume`` continues where a killed run stopped.
+Under ``torchrun`` each process trains on its share of every batch with DistributedDataParallel and the result
+matches one process with the same ``--batch-size`` (``engine/distributed.py`` says how); rank 0 alone validates and
+writes the run folder and logs.
 """
 from __future__ import annotations
 
@@ -23,8 +27,10 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, RandomSampler
 
+from engine import distributed
 from engine.checkpoint import load_checkpoint, rng_state, save_checkpoint, seed_everything, set_rng_state
 from engine.config import (
+    BaselineConfig,
     ProposalConfig,
     RefineConfig,
     add_config_args,
@@ -34,11 +40,12 @@ from engine.config import (
     git_commit,
 )
 from engine.logger import RunLogger
-from engine.loop import resolve_device, train_one_epoch, warmup_cosine
+from engine.loop import train_one_epoch, warmup_cosine
 from engine.runs import next_run_dir
 
 # stage name -> (config dataclass, module providing build(cfg) and model_args(model))
-STAGES = {"proposal": (ProposalConfig, "engine.proposal_stage"), "refine": (RefineConfig, "engine.refine_stage")}
+STAGES = {"proposal": (ProposalConfig, "engine.proposal_stage"), "refine": (RefineConfig, "engine.refine_stage"),
+          "baseline": (BaselineConfig, "engine.baseline_stage")}
 log = logging.getLogger("train")
 
 
@@ -61,28 +68,38 @@ def parse_args(argv=None):
 
 
 def main(argv=None) -> dict:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO if distributed.rank_from_env() == 0 else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     stage_name, cfg, given = parse_args(argv)
     config_cls, module = STAGES[stage_name]
     stage = importlib.import_module(module)
+    processes = distributed.setup(cfg.device)  # one process unless torchrun started several
+    main_rank = processes.is_main
     resume = None
     if cfg.resume:
         resume = load_checkpoint(_last(cfg.resume), stage_name)
         # Continue the run as it was configured; only flags typed now (e.g. a longer --epochs) change it.
         saved = config_from_dict(config_cls, resume["config"])
         cfg = dataclasses.replace(saved, **{name: getattr(cfg, name) for name in given})
-    run_dir = Path(cfg.resume if cfg.resume and Path(cfg.resume).is_dir() else
-                   (Path(cfg.resume).parent if cfg.resume else cfg.out or next_run_dir(Path("runs"), stage_name)))
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = None
+    if main_rank:
+        run_dir = Path(cfg.resume if cfg.resume and Path(cfg.resume).is_dir() else
+                       (Path(cfg.resume).parent if cfg.resume else cfg.out or next_run_dir(Path("runs"), stage_name)))
+        run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = processes.broadcast(run_dir)
     seed_everything(cfg.seed)
-    device = resolve_device(cfg.device)
+    device = processes.device
     torch.set_float32_matmul_precision("high")
 
-    parts = stage.build(cfg)
+    with processes.main_first():  # rank 0 renders, caches and mines first; the others then find it all done
+        parts = stage.build(cfg)
     model = parts.model.to(device)
+    if processes.world > 1:
+        model = distributed.sync_batchnorm(model, device)
     config = {**config_to_dict(cfg), "stage": stage_name, "git": git_commit(), "data_root": parts.data_root,
-              **parts.provenance}
-    (run_dir / "config.json").write_text(json.dumps(config, indent=1))
+              **parts.provenance, **({"world_size": processes.world} if processes.world > 1 else {})}
+    if main_rank:
+        (run_dir / "config.json").write_text(json.dumps(config, indent=1))
     log.info("stage %s -> %s on %s (%d training samples, %.2fM parameters)", stage_name, run_dir, device,
              len(parts.train_set), sum(p.numel() for p in model.parameters()) / 1e6)
 
@@ -90,7 +107,6 @@ def main(argv=None) -> dict:
     scheduler = warmup_cosine(optimizer, cfg.warmup_steps, cfg.epochs * cfg.steps_per_epoch)
     amp = cfg.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda") if amp else None
-    step_model = torch.compile(model) if cfg.compile and device.type == "cuda" else model
     start_epoch, step, best = 0, 0, float("-inf")
     if resume is not None:
         model.load_state_dict(resume["model"])
@@ -101,9 +117,13 @@ def main(argv=None) -> dict:
             scaler.load_state_dict(resume["scaler"])
         start_epoch, step, best = resume["epoch"] + 1, resume["step"], resume["best"]
         log.info("resumed from epoch %d (step %d, best %.4f)", resume["epoch"], step, best)
+    step_model = processes.wrap(model)  # DDP over the processes; the model itself with one
+    step_model = torch.compile(step_model) if cfg.compile and device.type == "cuda" else step_model
+    losses = distributed.global_batch_losses(parts.losses, processes)
 
-    logger = RunLogger(run_dir, config, stage_name, cfg.wandb,
-                       tags=["synthetic" if cfg.data is None else Path(cfg.data).name, config["git"]])
+    logger = (RunLogger(run_dir, config, stage_name, cfg.wandb,
+                        tags=["synthetic" if cfg.data is None else Path(cfg.data).name, config["git"]])
+              if main_rank else distributed.NullLogger())
     started, metrics = time.time(), {}
 
     def on_step(values: dict) -> None:
@@ -116,35 +136,38 @@ def main(argv=None) -> dict:
         parts.train_set.set_epoch(epoch)
         sampler = RandomSampler(parts.train_set, replacement=True, num_samples=cfg.steps_per_epoch * cfg.batch_size,
                                 generator=torch.Generator().manual_seed(cfg.seed * 1000 + epoch))
-        loader = DataLoader(parts.train_set, cfg.batch_size, sampler=sampler, num_workers=cfg.workers,
-                            drop_last=True, persistent_workers=False)
-        train_stats = train_one_epoch(step_model, parts.losses, loader, optimizer, scheduler, device, cfg.max_norm,
-                                      scaler, on_step, epoch, cfg.steps_per_epoch)
-        metrics = parts.validate(model, device)
-        images = metrics.pop("images", [])
-        improved = metrics["score"] > best
-        best = max(best, metrics["score"])
-        minutes = (time.time() - started) / 60
-        logger.log({**{f"train/{k}_epoch": v for k, v in train_stats.items()},
-                    **{f"val/{k}": v for k, v in metrics.items()}, "epoch": epoch, "minutes": minutes}, step)
-        for i, image in enumerate(images):
-            logger.image(f"val/overlay_{i}", image, step)
-        log.info("epoch %d  loss %.4f  %s  (%.1f min)%s", epoch, train_stats["loss"],
-                 "  ".join(f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float)), minutes,
-                 "  *best*" if improved else "")
-        payload = {"stage": stage_name, "config": config, "model_args": stage.model_args(model),
-                   "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                   "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict() if scaler else None,
-                   "rng": rng_state(), "epoch": epoch, "step": step,
-                   "best": best, "metrics": metrics}
-        save_checkpoint(run_dir / "last.pt", payload)
-        if improved:
-            save_checkpoint(run_dir / "best.pt", payload)
+        # Each process loads its share of every global batch (the whole batch when alone).
+        batches = distributed.ShardedBatches(sampler, cfg.batch_size, processes.rank, processes.world)
+        loader = DataLoader(parts.train_set, batch_sampler=batches, num_workers=cfg.workers, persistent_workers=False)
+        train_stats = train_one_epoch(step_model, losses, loader, optimizer, scheduler, device, cfg.max_norm,
+                                      scaler, on_step, epoch, cfg.steps_per_epoch, progress=main_rank)
+        if main_rank:  # rank 0 validates, logs and checkpoints; the others wait for its figures below
+            metrics = parts.validate(model, device)
+            media = {key: metrics.pop(key) for key in ("images", "videos", "tables") if key in metrics}
+            improved = metrics["score"] > best
+            best = max(best, metrics["score"])
+            minutes = (time.time() - started) / 60
+            logger.log({**{f"train/{k}_epoch": v for k, v in train_stats.items()},
+                        **{f"val/{k}": v for k, v in metrics.items()}, "epoch": epoch, "minutes": minutes}, step)
+            logger.media(media, step)
+            log.info("epoch %d  loss %.4f  %s  (%.1f min)%s", epoch, train_stats["loss"],
+                     "  ".join(f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float)), minutes,
+                     "  *best*" if improved else "")
+            payload = {"stage": stage_name, "config": config, "model_args": stage.model_args(model),
+                       "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                       "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict() if scaler else None,
+                       "rng": rng_state(), "epoch": epoch, "step": step,
+                       "best": best, "metrics": metrics}
+            save_checkpoint(run_dir / "last.pt", payload)
+            if improved:
+                save_checkpoint(run_dir / "best.pt", payload)
+        best, metrics, minutes = processes.broadcast((best, metrics, minutes) if main_rank else None)
         if cfg.max_minutes and minutes >= cfg.max_minutes:
             log.info("time budget of %.1f min reached after epoch %d", cfg.max_minutes, epoch)
             break
     logger.summary({"best_score": best, **{f"last_{k}": v for k, v in metrics.items()}, "run_dir": str(run_dir)})
     logger.finish()
+    processes.close()
     return {"run_dir": run_dir, "best": best, **metrics}
 
 

@@ -20,6 +20,9 @@ from data_prep.stacks import HEATMAP_STRIDE, ProposalStacks, StackSpec
 from engine.config import BaselineConfig
 from engine.loop import StageParts
 from evaluation.metrics import Report, score_clip
+from evaluation.predictions import Track
+from evaluation.report import score_tables
+from evaluation.visualize import OverlayClip
 from model.baseline_unet import BaselineUNet, gaussian_masks, iou_loss
 from tracking.baseline import BaselineTracker
 
@@ -42,7 +45,7 @@ def build(cfg: BaselineConfig) -> StageParts:
 
     def validate(net: nn.Module, device: torch.device) -> dict:
         tracker = BaselineTracker(net, spec.size, cfg.threshold, cfg.max_gap, device=device)
-        report = Report()
+        report, tracks = Report(), []
         for clip in val_clips:
             # Cached low-resolution frames: positions come back in input pixels, scaled here to the clip's.
             n = cfg.val_frames or len(clip)
@@ -50,9 +53,11 @@ def build(cfg: BaselineConfig) -> StageParts:
             factor = (clip.size[0] / spec.width, clip.size[1] / spec.height)
             xy = np.where(track.codes[:, None] > 0, scale_points(track.xy, factor), -1.0)
             report.clips.append(score_clip(clip.name, clip.labels.codes[:n], clip.labels.xy[:n], track.codes, xy))
+            tracks.append(Track(track.codes, xy))
         summary = report.summary()
         return {**{k: summary[k] for k in ("sibatracc", "precision", "recall", "f1", "mean_error_px")},
-                "score": summary["sibatracc"]}
+                "score": summary["sibatracc"], "tables": score_tables(val_clips, tracks, report.clips),
+                "videos": [OverlayClip(val_clips[0], tracks[0])] if not cfg.val_frames else []}
 
     return StageParts(model, losses, train_set, validate, str(root), {})
 

@@ -45,7 +45,8 @@ def main(argv=None) -> dict:
     bundle(["--proposal", str(out / "proposal" / "best.pt"), "--refine", str(out / "refine" / "best.pt"),
             "--out", str(out / "tracker.pt")])
     games = [str(g) for g in EMBEDDED.test_games]
-    evaluate.main(["--games", *games, "--weights", str(out / "tracker.pt"), "--visualize", "--out", str(out / "eval")])
+    evaluate.main(["--games", *games, "--weights", str(out / "tracker.pt"), "--visualize", "--out", str(out / "eval"),
+                   "--wandb", args.wandb])
     comparison = compare_stages(Tracker.load(out / "tracker.pt"), discover_clips(root, list(EMBEDDED.test_games)))
     (out / "stages.json").write_text(json.dumps(comparison, indent=1))
     print(f"results in {out}: eval/report.json, eval/videos/, stages.json")

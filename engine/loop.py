@@ -50,12 +50,15 @@ def to_device(batch: dict, device: torch.device) -> dict:
 def train_one_epoch(model: torch.nn.Module, losses: Callable[[torch.nn.Module, dict], dict], loader: Iterable,
                     optimizer: torch.optim.Optimizer, scheduler, device: torch.device, max_norm: float,
                     scaler: torch.amp.GradScaler | None, on_step: Callable[[dict], None], epoch: int,
-                    total: int) -> dict[str, float]:
-    """One pass over ``loader``; returns the mean of every loss term. Stops on a non-finite loss."""
+                    total: int, progress: bool = True) -> dict[str, float]:
+    """One pass over ``loader``; returns the mean of every loss term. Stops on a non-finite loss.
+
+    ``progress`` shows a progress bar (one process of a multi-process run shows it, not all).
+    """
     model.train()
     sums, count = defaultdict(float), 0
     use_amp = scaler is not None
-    bar = tqdm(loader, total=total, desc=f"epoch {epoch}", leave=False, dynamic_ncols=True)
+    bar = tqdm(loader, total=total, desc=f"epoch {epoch}", leave=False, dynamic_ncols=True, disable=not progress)
     for batch in bar:
         batch = to_device(batch, device)
         with torch.autocast(device.type, enabled=use_amp):
