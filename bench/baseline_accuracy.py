@@ -49,15 +49,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--baseline", required=True, help="a `train.py --stage baseline` checkpoint")
     parser.add_argument("--weights", help="our tracker bundle; default: the shipped weights")
+    parser.add_argument("--baseline-threshold", type=float,
+                        help="baseline presence threshold; default: the one its validation chose (else 0.5)")
     parser.add_argument("--data", help="data root; default: the embedded synthetic data set")
     parser.add_argument("--games", type=int, nargs="+", help="games to score; default: the synthetic test games")
     args = parser.parse_args()
     root = args.data or ensure_embedded()
     clips = discover_clips(root, args.games or (None if args.data else list(EMBEDDED.test_games)))
     results = {}
-    for name, weights in (("ours", args.weights), ("baseline", args.baseline)):
+    baseline = {"threshold": args.baseline_threshold} if args.baseline_threshold is not None else {}
+    for name, weights, overrides in (("ours", args.weights, {}), ("baseline", args.baseline, baseline)):
         print(f"-- {name}")
-        tracker = Tracker.load(weights)
+        tracker = Tracker.load(weights, **overrides)
         summary = score_tracks(clips, tracker.track_clip).summary()
         results[name] = {**{k: summary[k] for k in ("sibatracc", "precision", "recall", "f1", "mean_error_px")},
                          "training_minutes": budget(weights)}

@@ -1,7 +1,7 @@
 """How tracking time and memory grow with clip length: should be linear in time and flat in memory (frames are
 streamed, never held whole).
 
-    python bench/scaling.py [--lengths 300 1200 4800] [--weights weights/tracker.pt]
+    python bench/scaling.py [--lengths 100 1000 10000] [--weights weights/tracker.pt]
 
 Each length runs in a fresh process (peak memory is per process) over the embedded synthetic frames read from
 disk in a loop, as a long video would arrive.
@@ -37,7 +37,7 @@ def run_one(length: int, weights: str | None) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--lengths", type=int, nargs="+", default=[300, 1200, 4800])
+    parser.add_argument("--lengths", type=int, nargs="+", default=[100, 1000, 10000])
     parser.add_argument("--weights", help="tracker bundle; default: the shipped weights")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # internal: measure one length in this process
     args = parser.parse_args()

@@ -8,19 +8,18 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-import numpy as np
 import torch
 from torch import nn
 
 from data_prep.augment import stack_transform
-from data_prep.clips import scale_points
+from data_prep.clips import Clip
 from data_prep.frame_cache import FrameCache
 from data_prep.splits import resolve_splits
 from data_prep.stacks import HEATMAP_STRIDE, ProposalStacks, StackSpec
 from engine.config import BaselineConfig
 from engine.loop import StageParts
+from engine.proposal_stage import THRESHOLDS
 from evaluation.metrics import Report, score_clip
-from evaluation.predictions import Track
 from evaluation.report import score_tables
 from evaluation.visualize import OverlayClip
 from model.baseline_unet import BaselineUNet, gaussian_masks, iou_loss
@@ -44,22 +43,35 @@ def build(cfg: BaselineConfig) -> StageParts:
         return {"loss": iou_loss(logits, target)}
 
     def validate(net: nn.Module, device: torch.device) -> dict:
-        tracker = BaselineTracker(net, spec.size, cfg.threshold, cfg.max_gap, device=device)
-        report, tracks = Report(), []
-        for clip in val_clips:
-            # Cached low-resolution frames: positions come back in input pixels, scaled here to the clip's.
-            n = cfg.val_frames or len(clip)
-            track = tracker.track_frames(iter(cache.frames(clip, spec.size)[:n])).track
-            factor = (clip.size[0] / spec.width, clip.size[1] / spec.height)
-            xy = np.where(track.codes[:, None] > 0, scale_points(track.xy, factor), -1.0)
-            report.clips.append(score_clip(clip.name, clip.labels.codes[:n], clip.labels.xy[:n], track.codes, xy))
-            tracks.append(Track(track.codes, xy))
-        summary = report.summary()
-        return {**{k: summary[k] for k in ("sibatracc", "precision", "recall", "f1", "mean_error_px")},
-                "score": summary["sibatracc"], "tables": score_tables(val_clips, tracks, report.clips),
-                "videos": [OverlayClip(val_clips[0], tracks[0])] if not cfg.val_frames else []}
+        return validate_baseline(net, val_clips, spec, cache, cfg.max_gap, cfg.val_frames, device, media=True)
 
     return StageParts(model, losses, train_set, validate, str(root), {})
+
+
+def validate_baseline(model: BaselineUNet, clips: list[Clip], spec: StackSpec, cache: FrameCache, max_gap: int,
+                      val_frames: int, device: torch.device, media: bool = False) -> dict:
+    """SiBaTrAcc / P / R / F1 of the complete baseline tracker on the first ``val_frames`` (0 = all) of each clip.
+
+    The presence threshold is searched as for our proposal stage (``best_threshold`` is stored with the
+    checkpoint and used by :class:`BaselineTracker`); ``score`` is the SiBaTrAcc at that threshold.
+    """
+    tracker = BaselineTracker(model, spec.size, max_gap=max_gap, device=device)
+    masks = [tracker.masks(cache.frames(clip, spec.size)[:val_frames or len(clip)]) for clip in clips]
+    reports = {}
+    for threshold in THRESHOLDS:
+        tracks = [tracker.decode(m, clip.size, float(threshold)) for m, clip in zip(masks, clips)]
+        report = Report([score_clip(clip.name, clip.labels.codes[:len(t)], clip.labels.xy[:len(t)], t.codes, t.xy)
+                         for clip, t in zip(clips, tracks)])
+        reports[float(threshold)] = (report, tracks)
+    best = max(reports, key=lambda t: reports[t][0].sibatracc)
+    report, tracks = reports[best]
+    summary = report.summary()
+    metrics = {**{k: summary[k] for k in ("sibatracc", "precision", "recall", "f1", "mean_error_px")},
+               "best_threshold": best, "score": summary["sibatracc"]}
+    if media:
+        metrics["tables"] = score_tables(clips, tracks, report.clips)
+        metrics["videos"] = [OverlayClip(clips[0], tracks[0])] if not val_frames else []
+    return metrics
 
 
 def model_args(model: BaselineUNet) -> dict:

@@ -15,16 +15,18 @@ from data_prep.crops import CropSpec
 from data_prep.embedded import EMBEDDED, ensure_embedded
 from data_prep.frame_cache import FrameCache
 from data_prep.stacks import StackSpec
+from engine.baseline_stage import validate_baseline
 from engine.checkpoint import read_payload
 from engine.loop import resolve_device
 from engine.proposal_stage import validate_proposal
 from engine.refine_stage import propose, validate_refine
+from tracking.baseline import BaselineTracker
 from tracking.weights import load_proposal, load_refine
 
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("checkpoint", type=Path, help="a proposal or refine checkpoint")
+    parser.add_argument("checkpoint", type=Path, help="a proposal, refine or baseline checkpoint")
     parser.add_argument("--data", type=Path, help="data root; default: the checkpoint's own data")
     parser.add_argument("--games", type=int, nargs="+", help="games; default: the checkpoint's validation games")
     parser.add_argument("--device", default="auto")
@@ -40,6 +42,10 @@ def main(argv=None) -> dict:
         stage = load_proposal(args.checkpoint, device)
         spec = StackSpec(config["frames"], config["width"], config["height"])
         metrics = validate_proposal(stage.model, clips, spec, cache, config["top_k"], stage.threshold, device)
+    elif payload["stage"] == "baseline":
+        tracker = BaselineTracker.load(args.checkpoint, device)
+        spec = StackSpec(config["frames"], config["width"], config["height"])
+        metrics = validate_baseline(tracker.model, clips, spec, cache, config["max_gap"], 0, device)
     else:
         proposal, refine = load_proposal(config["proposal_used"], device), load_refine(args.checkpoint, device)
         candidates = [propose(proposal, clip, cache, config["top_k"]) for clip in clips]

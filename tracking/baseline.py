@@ -40,7 +40,9 @@ class BaselineTracker:
         model = build_baseline(payload["model_args"])
         model.load_state_dict(payload["model"])
         cfg = payload["config"]
-        settings = {"threshold": cfg["threshold"], "max_gap": cfg["max_gap"], **overrides}
+        # The presence threshold validation chose (as for our proposal stage), else the configured one.
+        threshold = payload.get("metrics", {}).get("best_threshold", cfg["threshold"])
+        settings = {"threshold": threshold, "max_gap": cfg["max_gap"], **overrides}
         tracker = cls(model.to(device), (cfg["width"], cfg["height"]), device=device, **settings)
         tracker.source = str(path)
         return tracker
@@ -60,10 +62,20 @@ class BaselineTracker:
         if first is None:
             raise ValueError("no frames to track")
         masks = np.stack(list(self._masks(frames, first)))
-        present, xy = interpolate_gaps(*mask_to_positions(masks, self.threshold), self.max_gap)
-        back = (first.shape[1] / self.size[0], first.shape[0] / self.size[1])
-        xy = np.where(present[:, None], scale_points(xy, back), -1.0)
-        return ClipOutput(Track(present.astype(np.int64), xy), None, None, time.perf_counter() - started)
+        track = self.decode(masks, (first.shape[1], first.shape[0]))
+        return ClipOutput(track, None, None, time.perf_counter() - started)
+
+    def decode(self, masks: np.ndarray, frame_size: tuple[int, int], threshold: float | None = None) -> Track:
+        """Masks (n, h, w) -> a track in the pixels of frames of ``frame_size`` (width, height)."""
+        threshold = self.threshold if threshold is None else threshold
+        present, xy = interpolate_gaps(*mask_to_positions(masks, threshold), self.max_gap)
+        back = (frame_size[0] / self.size[0], frame_size[1] / self.size[1])
+        return Track(present.astype(np.int64), np.where(present[:, None], scale_points(xy, back), -1.0))
+
+    def masks(self, frames) -> np.ndarray:
+        """(n, h, w) float32 masks of frames already at the network's input size (e.g. a cached clip)."""
+        frames = iter(frames)
+        return np.stack(list(self._masks(frames, next(frames))))
 
     def probability_maps(self, clip: Clip) -> Iterator[np.ndarray]:
         frames = clip.iter_frames()
