@@ -61,14 +61,20 @@ class BaselineTracker:
         first = next(frames, None)
         if first is None:
             raise ValueError("no frames to track")
-        masks = np.stack(list(self._masks(frames, first)))
-        track = self.decode(masks, (first.shape[1], first.shape[0]))
+        # Each mask is reduced to a position as it comes: memory stays flat for videos of any length.
+        found = [mask_to_positions(mask[None], self.threshold) for mask in self._masks(frames, first)]
+        present, xy = (np.concatenate(parts) for parts in zip(*found))
+        track = self._track(present, xy, (first.shape[1], first.shape[0]))
         return ClipOutput(track, None, None, time.perf_counter() - started)
 
     def decode(self, masks: np.ndarray, frame_size: tuple[int, int], threshold: float | None = None) -> Track:
         """Masks (n, h, w) -> a track in the pixels of frames of ``frame_size`` (width, height)."""
         threshold = self.threshold if threshold is None else threshold
-        present, xy = interpolate_gaps(*mask_to_positions(masks, threshold), self.max_gap)
+        return self._track(*mask_to_positions(masks, threshold), frame_size)
+
+    def _track(self, present: np.ndarray, xy: np.ndarray, frame_size: tuple[int, int]) -> Track:
+        """Per-frame detections in input pixels -> gaps filled, positions in ``frame_size`` pixels."""
+        present, xy = interpolate_gaps(present, xy, self.max_gap)
         back = (frame_size[0] / self.size[0], frame_size[1] / self.size[1])
         return Track(present.astype(np.int64), np.where(present[:, None], scale_points(xy, back), -1.0))
 
