@@ -2,8 +2,8 @@
 
 Every (clip, first frame) pair is one sample, so drawing samples uniformly draws clips in proportion to their length
 (the assignment's pool idea) while frames come from the memory-mapped cache: memory stays bounded whatever the size
-of the data set. Training crops a window of the augmented stack (the network is fully convolutional), centred near
-the ball most of the time so that positives are not starved.
+of the data set. Training crops a window of the stack (the network is fully convolutional), centred near the ball
+most of the time so that positives are not starved, and then augments the crop.
 """
 from __future__ import annotations
 
@@ -101,10 +101,10 @@ class ProposalStacks(Dataset):
         weight = np.where(codes == 3, self.occluded_weight, 1.0)
         if rng.random() < self.reverse_prob:  # a ball's flight played backwards is still a plausible flight
             frames, xy, present, weight = frames[::-1], xy[::-1], present[::-1], weight[::-1]
+        if self.crop is not None:  # before augmenting: the augmentation then costs a crop's pixels, not a frame's
+            frames, xy, present = self._crop(rng, frames, xy, present)
         frames, xy, present = augment_stack(self.transform, np.ascontiguousarray(frames), xy, present,
                                             int(rng.integers(2 ** 31)))
-        if self.crop is not None:
-            frames, xy = self._crop(rng, frames, xy, present)
         height, width = frames.shape[1:3]
         targets = heatmap_targets(xy, present, weight, (height // HEATMAP_STRIDE, width // HEATMAP_STRIDE),
                                   self.heat_sigma)
@@ -123,8 +123,9 @@ class ProposalStacks(Dataset):
         else:
             x0, y0 = int(rng.integers(0, width - cw + 1)), int(rng.integers(0, height - ch + 1))
         frames = frames[:, y0:y0 + ch, x0:x0 + cw]
-        xy = np.where(present[:, None], xy - [x0, y0], -1.0)
-        return frames, xy
+        xy = xy - [x0, y0]
+        present = present & (xy[:, 0] >= 0) & (xy[:, 0] <= cw - 1) & (xy[:, 1] >= 0) & (xy[:, 1] <= ch - 1)
+        return frames, np.where(present[:, None], xy, -1.0), present
 
 
 def clip_stacks(n_frames: int, stack: int) -> list[int]:

@@ -43,7 +43,7 @@ class CommonConfig:
 class ProposalConfig(CommonConfig):
     """Stage 1: heatmap proposals from a stack of low-resolution frames."""
 
-    epochs: int = 15  # ~1.85 min each on the 2-core CPU with 37 training games
+    epochs: int = 20  # ~1.25 min each (validation included) on the 2-core CPU with 37 training games
     max_minutes: float = 28.0
     frames: int = 3
     width: int = 512
@@ -58,6 +58,9 @@ class ProposalConfig(CommonConfig):
     heat_sigma: float = 1.0
     loss: str = "focal"  # focal | wbce
     offset_weight: float = 1.0
+    offset_reach: int = 1  # the offset is trained at cells up to this far from the ball's, each pointing at it
+    signed_diffs: bool = True  # frame differences keep their sign: where the ball arrived vs where it left
+    backbone: str = "compact"  # or a timm features_only model, e.g. mobilenetv3_small_100 (random init)
     top_k: int = 5  # candidates per frame scored in validation (recall@K)
     score_threshold: float = 0.5  # top-1 presence threshold in validation
 

@@ -32,8 +32,10 @@ def build(cfg: ProposalConfig) -> StageParts:
                                crop=(cfg.crop_width, cfg.crop_height), ball_crop_prob=cfg.ball_crop_prob,
                                occluded_weight=cfg.occluded_weight, reverse_prob=cfg.reverse_prob,
                                heat_sigma=cfg.heat_sigma, seed=cfg.seed)
-    model = ProposalNet(frames=cfg.frames, widths=tuple(cfg.widths), diffs=cfg.diffs)
-    criterion = ProposalLoss(cfg.loss, cfg.offset_weight)
+    model = ProposalNet(frames=cfg.frames, widths=tuple(cfg.widths), diffs=cfg.diffs, offset_reach=cfg.offset_reach,
+                        backbone=cfg.backbone, signed_diffs=cfg.signed_diffs)
+    model = model.to(memory_format=torch.channels_last)  # training steps ~15% faster on CPU (inference is not)
+    criterion = ProposalLoss(cfg.loss, cfg.offset_weight, cfg.offset_reach)
 
     def losses(net: nn.Module, batch: dict) -> dict:
         logits, offset = net(batch["frames"])

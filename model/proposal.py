@@ -4,11 +4,23 @@ Every frame of the stack gets its own heatmap in one pass (TrackNetV2's MIMO ide
 per T frames. The heatmap is at stride 4 of the input with a CenterNet-style sub-cell offset per frame, which keeps
 the proposal accurate to a few full-resolution pixels at a quarter of the decoder cost of a stride-1 map.
 
+Besides the colour frames the net sees the differences of consecutive frames, signed: a moving ball leaves a
+positive blob where it arrived and a negative one where it left, so each frame's heatmap can tell its own ball
+from its neighbours'. Absolute differences (the older weights) show two equal blobs and confused far, slow balls
+with their position one or two frames away.
+
+The offset is trained not only at the ball's cell but at every cell within ``offset_reach`` cells of it, each
+pointing at the ball centre (FCOS-style centre sampling). The focal loss barely penalises a peak one cell off the
+ball (its target there is exp(-1/2)), so a peak often lands on a neighbour; with an offset trained only at the
+ball's own cell that neighbour then reports a position 8-15 full-resolution pixels off, which SiBaTrAcc and recall
+at 8 px count as wrong. A neighbour trained to point at the ball recovers it.
+
 Shapes (T frames, input H x W, heatmap h = H / 4, w = W / 4)::
 
     frames  (b, t, 3, H, W) float in [0, 1]
     logits  (b, t, h, w)              ball-centre heatmap logits
-    offset  (b, t, 2, h, w)           sub-cell (dx, dy) of the centre within its cell, in cells
+    offset  (b, t, 2, h, w)           (dx, dy) of the centre from the cell's top-left corner, in cells,
+                                      within [-reach, 1 + reach]
 """
 from __future__ import annotations
 
@@ -29,6 +41,9 @@ class ProposalNetArgs:
     frames: int = 3
     widths: tuple[int, ...] = (16, 32, 64, 96)  # stem (stride 2), then strides 4, 8, 16
     diffs: bool = True  # also feed |frame_t - frame_{t-1}|: motion without the network having to learn subtraction
+    offset_reach: int = 0  # cells around the ball whose offset points at it; 0 = its own cell only (older weights)
+    backbone: str = "compact"  # "compact" (this module's encoder) or a timm model name (features at strides 4-16)
+    signed_diffs: bool = False  # keep the sign of the frame differences (False = |difference|, older weights)
 
 
 def conv_bn(cin: int, cout: int, stride: int = 1, kernel: int = 3) -> nn.Sequential:
@@ -39,17 +54,27 @@ def conv_bn(cin: int, cout: int, stride: int = 1, kernel: int = 3) -> nn.Sequent
 class ProposalNet(nn.Module):
     """Heatmap + offset for each of ``frames`` stacked frames."""
 
-    def __init__(self, *, frames: int = 3, widths: tuple[int, ...] = (16, 32, 64, 96), diffs: bool = True):
+    def __init__(self, *, frames: int = 3, widths: tuple[int, ...] = (16, 32, 64, 96), diffs: bool = True,
+                 offset_reach: int = 0, backbone: str = "compact", signed_diffs: bool = False):
         super().__init__()
         assert len(widths) == 4, "widths are (stem, stride 4, stride 8, stride 16)"
-        self.args = ProposalNetArgs(frames, tuple(widths), diffs)
+        self.args = ProposalNetArgs(frames, tuple(widths), diffs, offset_reach, backbone, signed_diffs)
         self.frames = frames
         c0, c1, c2, c3 = widths
         cin = 3 * frames + (frames - 1 if diffs else 0)
-        self.stem = conv_bn(cin, c0, stride=2)
-        self.enc1 = nn.Sequential(conv_bn(c0, c1, stride=2), conv_bn(c1, c1))
-        self.enc2 = nn.Sequential(conv_bn(c1, c2, stride=2), conv_bn(c2, c2))
-        self.enc3 = nn.Sequential(conv_bn(c2, c3, stride=2), conv_bn(c3, c3), conv_bn(c3, c3))
+        if backbone == "compact":
+            self.stem = conv_bn(cin, c0, stride=2)
+            self.enc1 = nn.Sequential(conv_bn(c0, c1, stride=2), conv_bn(c1, c1))
+            self.enc2 = nn.Sequential(conv_bn(c1, c2, stride=2), conv_bn(c2, c2))
+            self.enc3 = nn.Sequential(conv_bn(c2, c3, stride=2), conv_bn(c3, c3), conv_bn(c3, c3))
+        else:  # a generic backbone (no pretrained weights can be fetched here), projected to the decoder's widths
+            import timm
+
+            self.backbone = timm.create_model(backbone, pretrained=False, features_only=True, in_chans=cin,
+                                              out_indices=(1, 2, 3))
+            assert self.backbone.feature_info.reduction() == [4, 8, 16], f"{backbone}: needs features at strides 4-16"
+            self.project = nn.ModuleList(conv_bn(ch, width, kernel=1) for ch, width in
+                                         zip(self.backbone.feature_info.channels(), (c1, c2, c3)))
         self.lat2 = conv_bn(c3, c2, kernel=1)
         self.dec2 = conv_bn(c2, c2)
         self.lat1 = conv_bn(c2, c1, kernel=1)
@@ -59,27 +84,36 @@ class ProposalNet(nn.Module):
         # Start the heatmap near the ball prior (a ball is one cell in ~10^4) so early focal loss is sane.
         nn.init.constant_(self.heat.bias, -4.6)
 
+    def input_channels(self, frames: torch.Tensor) -> torch.Tensor:
+        """frames (b, t, 3, H, W) in [0, 1] -> (b, 3t [+ t - 1], H, W): centred colour, then the frame differences."""
+        parts = [rearrange(frames - 0.5, "b t c h w -> b (t c) h w")]
+        if self.args.diffs:
+            gray = frames.mean(dim=2)  # (b, t, H, W)
+            diff = gray[:, 1:] - gray[:, :-1]
+            parts.append((diff if self.args.signed_diffs else diff.abs()) * 4)
+        return torch.cat(parts, dim=1)
+
     def forward_features(self, frames: torch.Tensor) -> torch.Tensor:
         """frames (b, t, 3, H, W) in [0, 1] -> features (b, c1, H/4, W/4)."""
         b, t, c, height, width = frames.shape
         assert t == self.frames and c == 3, f"expected (b, {self.frames}, 3, H, W), got {tuple(frames.shape)}"
         assert height % 16 == 0 and width % 16 == 0, f"H and W must be multiples of 16, got {height}x{width}"
-        x = frames - 0.5
-        parts = [rearrange(x, "b t c h w -> b (t c) h w")]
-        if self.args.diffs:
-            gray = frames.mean(dim=2)  # (b, t, H, W)
-            parts.append((gray[:, 1:] - gray[:, :-1]).abs() * 4)
-        x = self.stem(torch.cat(parts, dim=1))
-        e1 = self.enc1(x)
-        e2 = self.enc2(e1)
-        e3 = self.enc3(e2)
+        x = self.input_channels(frames)
+        if self.args.backbone == "compact":
+            e1 = self.enc1(self.stem(x))
+            e2 = self.enc2(e1)
+            e3 = self.enc3(e2)
+        else:
+            e1, e2, e3 = (project(f) for project, f in zip(self.project, self.backbone(x)))
         d2 = self.dec2(e2 + F.interpolate(self.lat2(e3), scale_factor=2, mode="nearest"))
         return self.dec1(e1 + F.interpolate(self.lat1(d2), scale_factor=2, mode="nearest"))
 
     def forward(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """frames (b, t, 3, H, W) -> logits (b, t, H/4, W/4), offset (b, t, 2, H/4, W/4) in cells."""
         features = self.forward_features(frames)
-        offset = rearrange(self.offset(features).sigmoid(), "b (t two) h w -> b t two h w", two=2)
+        reach = self.args.offset_reach
+        offset = self.offset(features).sigmoid() * (1 + 2 * reach) - reach
+        offset = rearrange(offset, "b (t two) h w -> b t two h w", two=2)
         return self.heat(features), offset
 
 
@@ -87,7 +121,8 @@ def build_proposal(args: ProposalNetArgs | dict) -> ProposalNet:
     """Rebuild a :class:`ProposalNet` from its args (a dataclass or the dict stored in a checkpoint)."""
     if isinstance(args, dict):
         args = ProposalNetArgs(**{**args, "widths": tuple(args["widths"])})
-    return ProposalNet(frames=args.frames, widths=args.widths, diffs=args.diffs)
+    return ProposalNet(frames=args.frames, widths=args.widths, diffs=args.diffs, offset_reach=args.offset_reach,
+                       backbone=args.backbone, signed_diffs=args.signed_diffs)
 
 
 @torch.no_grad()
@@ -106,7 +141,7 @@ def extract_candidates(logits: torch.Tensor, offset: torch.Tensor, k: int, nms_k
     score, index = rearrange(peaks, "n h w -> n (h w)").topk(min(k, h * w), dim=1)
     row, col = index // w, index % w
     flat_offset = rearrange(offset, "n two h w -> n (h w) two")
-    sub = torch.gather(flat_offset, 1, index[..., None].expand(-1, -1, 2))  # (n, k, 2) as (dx, dy) in [0, 1]
+    sub = torch.gather(flat_offset, 1, index[..., None].expand(-1, -1, 2))  # (n, k, 2) as (dx, dy) in cells
     return cells_to_pixels(torch.stack([col, row], dim=-1).float() + sub), score
 
 
@@ -124,16 +159,17 @@ def cells_to_pixels(uv: torch.Tensor) -> torch.Tensor:
 
 
 class ProposalLoss(nn.Module):
-    """Heatmap loss (CenterNet focal, or TrackNetV2's weighted BCE) plus L1 on the sub-cell offset at the ball.
+    """Heatmap loss (CenterNet focal, or TrackNetV2's weighted BCE) plus L1 on the offset to the ball centre, at the
+    ball's cell and every cell within ``offset_reach`` of it (averaged over those inside the map).
 
     logits (b, t, h, w), offset (b, t, 2, h, w); targets from ``data_prep.stacks.heatmap_targets``:
     heat (b, t, h, w), offset (b, t, 2), cell (b, t, 2) as (col, row), has_ball (b, t), weight (b, t).
     """
 
-    def __init__(self, kind: str = "focal", offset_weight: float = 1.0):
+    def __init__(self, kind: str = "focal", offset_weight: float = 1.0, offset_reach: int = 0):
         super().__init__()
         assert kind in ("focal", "wbce"), f"loss kind must be 'focal' or 'wbce', got {kind!r}"
-        self.kind, self.offset_weight = kind, offset_weight
+        self.kind, self.offset_weight, self.offset_reach = kind, offset_weight, offset_reach
 
     def forward(self, logits: torch.Tensor, offset: torch.Tensor, targets: dict[str, torch.Tensor]
                 ) -> dict[str, torch.Tensor]:
@@ -150,10 +186,15 @@ class ProposalLoss(nn.Module):
             # TrackNetV2: BCE where each term is weighted by the squared error of the other class.
             bce = -(heat * (1 - prob) ** 2 * torch.log(prob) + (1 - heat) * prob ** 2 * torch.log(1 - prob))
             heat_loss = (bce * weight).sum() / num_pos
-        b, t = has_ball.shape
         h, w = logits.shape[-2:]
-        col, row = targets["cell"][..., 0].clamp(0, w - 1), targets["cell"][..., 1].clamp(0, h - 1)
-        flat = rearrange(offset, "b t two h w -> b t (h w) two")
-        at_ball = torch.gather(flat, 2, (row * w + col)[..., None, None].expand(b, t, 1, 2))[:, :, 0]  # (b, t, 2)
-        offset_loss = ((at_ball - targets["offset"]).abs().sum(-1) * has_ball).sum() / num_pos
+        steps = torch.arange(-self.offset_reach, self.offset_reach + 1, device=logits.device)
+        shifts = torch.cartesian_prod(steps, steps).reshape(-1, 2)  # (m, 2) as (d col, d row)
+        cells = targets["cell"][:, :, None] + shifts  # (b, t, m, 2) as (col, row)
+        inside = (cells[..., 0] >= 0) & (cells[..., 0] < w) & (cells[..., 1] >= 0) & (cells[..., 1] < h)
+        mask = (inside & has_ball[..., None]).float()  # (b, t, m)
+        index = (cells[..., 1].clamp(0, h - 1) * w + cells[..., 0].clamp(0, w - 1))[..., None].expand(-1, -1, -1, 2)
+        predicted = torch.gather(rearrange(offset, "b t two h w -> b t (h w) two"), 2, index)  # (b, t, m, 2)
+        wanted = targets["offset"][:, :, None] - shifts  # the centre seen from each shifted cell
+        per_ball = ((predicted - wanted).abs().sum(-1) * mask).sum(-1) / mask.sum(-1).clamp(min=1)  # (b, t)
+        offset_loss = per_ball.sum() / num_pos
         return {"loss": heat_loss + self.offset_weight * offset_loss, "heat": heat_loss, "offset": offset_loss}

@@ -19,6 +19,33 @@ def test_shapes_and_finite():
         net(torch.rand(1, 3, 3, 90, 160))
 
 
+def test_timm_backbone_keeps_the_outputs_and_rebuilds_from_its_args():
+    from engine.proposal_stage import model_args
+    from model.proposal import build_proposal
+
+    net = ProposalNet(frames=3, backbone="mobilenetv3_small_100").eval()
+    x = torch.rand(1, 3, 3, 96, 160)
+    logits, offset = net(x)
+    assert logits.shape == (1, 3, 24, 40) and offset.shape == (1, 3, 2, 24, 40)
+    rebuilt = build_proposal(model_args(net)).eval()
+    rebuilt.load_state_dict(net.state_dict())
+    torch.testing.assert_close(rebuilt(x)[0], logits)
+
+
+def test_signed_diffs_tell_where_the_ball_arrived_from_where_it_left():
+    from model.proposal import build_proposal
+
+    frames = torch.zeros(1, 3, 3, 32, 48)
+    for t, col in enumerate((8, 20, 32)):  # a bright dot moving right
+        frames[0, t, :, 16, col] = 1.0
+    signed = ProposalNet(frames=3, signed_diffs=True).input_channels(frames)[0, 9:]
+    unsigned = ProposalNet(frames=3).input_channels(frames)[0, 9:]
+    assert signed[0, 16, 20] > 0 > signed[0, 16, 8] and signed[1, 16, 32] > 0 > signed[1, 16, 20]
+    assert unsigned[0, 16, 20] == unsigned[0, 16, 8] > 0
+    old_args = {"frames": 3, "widths": [16, 32, 64, 96], "diffs": True, "offset_reach": 0, "backbone": "compact"}
+    assert build_proposal(old_args).args.signed_diffs is False  # checkpoints from before the option keep |diff|
+
+
 def test_candidates_recover_known_peaks_to_subpixel():
     logits = torch.full((1, 24, 40), -9.0)
     offset = torch.zeros(1, 2, 24, 40)
@@ -45,6 +72,35 @@ def test_targets_and_candidates_round_trip():
         offset[i, :, row, col] = torch.from_numpy(t["offset"][i])
     found, _ = extract_candidates(logits, offset, k=1)
     np.testing.assert_allclose(found[[0, 2], 0].numpy(), xy[[0, 2]], atol=1e-4)
+
+
+def test_offset_reach_lets_a_neighbouring_peak_point_at_the_ball():
+    net = ProposalNet(frames=3, offset_reach=1)
+    _, offset = net(torch.rand(2, 3, 3, 96, 160))
+    assert ((offset >= -1) & (offset <= 2)).all() and offset.min() < 0 < 1 < offset.max()
+    xy = np.array([[37.3, 21.8], [4.0, 4.0], [158.0, 90.0]])  # the last two sit in corner cells: neighbours clip
+    t = heatmap_targets(xy, np.ones(3, bool), np.ones(3), (24, 40))
+    targets = {k: torch.from_numpy(v)[None] for k, v in t.items()}
+    exact = torch.zeros(1, 3, 2, 24, 40)
+    for i in range(3):
+        col, row = t["cell"][i]
+        for dr in (-1, 0, 1):
+            for dc in (-1, 0, 1):
+                if 0 <= row + dr < 24 and 0 <= col + dc < 40:
+                    exact[0, i, :, row + dr, col + dc] = torch.from_numpy(t["offset"][i]) - torch.tensor([dc, dr])
+    logits = torch.zeros(1, 3, 24, 40)
+    criterion = ProposalLoss("focal", offset_reach=1)
+    assert criterion(logits, exact, targets)["offset"].item() == pytest.approx(0, abs=1e-6)
+    centre_only = exact.clone()
+    centre_only[0, 0, :, t["cell"][0][1] + 1, t["cell"][0][0]] = 0.5  # one neighbour wrong: the loss sees it
+    assert criterion(logits, centre_only, targets)["offset"].item() > 0.01
+    assert ProposalLoss("focal")(logits, centre_only, targets)["offset"].item() == pytest.approx(0, abs=1e-6)
+    # a peak one cell below the ball still reports the ball's position
+    col, row = t["cell"][0]
+    peak = torch.full((1, 24, 40), -9.0)
+    peak[0, row + 1, col] = 5.0
+    found, _ = extract_candidates(peak, exact[:, 0], k=1)
+    np.testing.assert_allclose(found[0, 0].numpy(), xy[0], atol=1e-4)
 
 
 def test_a_few_steps_lower_the_loss():
