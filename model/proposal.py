@@ -40,7 +40,7 @@ class ProposalNetArgs:
 
     frames: int = 3
     widths: tuple[int, ...] = (16, 32, 64, 96)  # stem (stride 2), then strides 4, 8, 16
-    diffs: bool = True  # also feed |frame_t - frame_{t-1}|: motion without the network having to learn subtraction
+    diffs: bool = True  # also feed frame_t - frame_{t-1}: motion without the network having to learn subtraction
     offset_reach: int = 0  # cells around the ball whose offset points at it; 0 = its own cell only (older weights)
     backbone: str = "compact"  # "compact" (this module's encoder) or a timm model name (features at strides 4-16)
     signed_diffs: bool = False  # keep the sign of the frame differences (False = |difference|, older weights)
