@@ -24,7 +24,7 @@ Shapes (T frames, input H x W, heatmap h = H / 4, w = W / 4)::
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
@@ -121,8 +121,7 @@ def build_proposal(args: ProposalNetArgs | dict) -> ProposalNet:
     """Rebuild a :class:`ProposalNet` from its args (a dataclass or the dict stored in a checkpoint)."""
     if isinstance(args, dict):
         args = ProposalNetArgs(**{**args, "widths": tuple(args["widths"])})
-    return ProposalNet(frames=args.frames, widths=args.widths, diffs=args.diffs, offset_reach=args.offset_reach,
-                       backbone=args.backbone, signed_diffs=args.signed_diffs)
+    return ProposalNet(**asdict(args))
 
 
 @torch.no_grad()
