@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import torch
+from timm.utils import ModelEmaV3
 from torch.utils.data import DataLoader, RandomSampler
 
 from engine import distributed
@@ -40,7 +41,7 @@ from engine.config import (
     git_commit,
 )
 from engine.logger import RunLogger
-from engine.loop import train_one_epoch, warmup_cosine
+from engine.loop import epochs_within_budget, train_one_epoch, warmup_cosine
 from engine.runs import next_run_dir
 
 # stage name -> (config dataclass, module providing build(cfg) and model_args(model))
@@ -103,19 +104,25 @@ def main(argv=None) -> dict:
     log.info("stage %s -> %s on %s (%d training samples, %.2fM parameters)", stage_name, run_dir, device,
              len(parts.train_set), sum(p.numel() for p in model.parameters()) / 1e6)
 
+    start_epoch, step, best, planned = 0, 0, float("-inf"), cfg.epochs  # planned: epochs the LR schedule spans
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    scheduler = warmup_cosine(optimizer, cfg.warmup_steps, cfg.epochs * cfg.steps_per_epoch)
+    scheduler = warmup_cosine(optimizer, cfg.warmup_steps, lambda: planned * cfg.steps_per_epoch)
     amp = cfg.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda") if amp else None
-    start_epoch, step, best = 0, 0, float("-inf")
+    # The average of the weights is what validation sees and what "model" in a checkpoint holds (inference loads
+    # it); the optimised weights travel beside it as "train_model" so that --resume continues them.
+    ema = ModelEmaV3(model, decay=cfg.ema, use_warmup=True, warmup_power=3 / 4) if cfg.ema else None
     if resume is not None:
-        model.load_state_dict(resume["model"])
+        model.load_state_dict(resume.get("train_model", resume["model"]))
+        if ema is not None:
+            ema.module.load_state_dict(resume["model"])  # a run without an average starts it from its weights
         optimizer.load_state_dict(resume["optimizer"])
         scheduler.load_state_dict(resume["scheduler"])
         set_rng_state(resume["rng"])
         if scaler is not None and resume.get("scaler"):
             scaler.load_state_dict(resume["scaler"])
         start_epoch, step, best = resume["epoch"] + 1, resume["step"], resume["best"]
+        planned = resume.get("planned_epochs", cfg.epochs) if "epochs" not in given else cfg.epochs
         log.info("resumed from epoch %d (step %d, best %.4f)", resume["epoch"], step, best)
     step_model = processes.wrap(model)  # DDP over the processes; the model itself with one
     step_model = torch.compile(step_model) if cfg.compile and device.type == "cuda" else step_model
@@ -129,10 +136,14 @@ def main(argv=None) -> dict:
     def on_step(values: dict) -> None:
         nonlocal step
         step += 1
+        if ema is not None:
+            ema.update(model, step)
         if step % 10 == 0:
             logger.log({f"train/{k}": v for k, v in values.items()}, step)
 
-    for epoch in range(start_epoch, cfg.epochs):
+    epoch = start_epoch
+    while epoch < planned:  # a time budget may lower `planned` after the second epoch
+        epoch_started = time.time()
         parts.train_set.set_epoch(epoch)
         sampler = RandomSampler(parts.train_set, replacement=True, num_samples=cfg.steps_per_epoch * cfg.batch_size,
                                 generator=torch.Generator().manual_seed(cfg.seed * 1000 + epoch))
@@ -142,11 +153,20 @@ def main(argv=None) -> dict:
         train_stats = train_one_epoch(step_model, losses, loader, optimizer, scheduler, device, cfg.max_norm,
                                       scaler, on_step, epoch, cfg.steps_per_epoch, progress=main_rank)
         if main_rank:  # rank 0 validates, logs and checkpoints; the others wait for its figures below
-            metrics = parts.validate(model, device)
+            shipped = ema.module if ema is not None else model
+            metrics = parts.validate(shipped, device)
             media = {key: metrics.pop(key) for key in ("images", "videos", "tables") if key in metrics}
             improved = metrics["score"] > best
             best = max(best, metrics["score"])
             minutes = (time.time() - started) / 60
+            if cfg.max_minutes and epoch == 1 and planned == cfg.epochs:
+                # Machines differ in speed: rather than be cut off mid-schedule by the budget, fit the schedule to
+                # the epochs that the budget allows at the second epoch's pace (the first one warms caches).
+                planned = epochs_within_budget(cfg.epochs, epoch + 1, minutes, (time.time() - epoch_started) / 60,
+                                               cfg.max_minutes)
+                if planned < cfg.epochs:
+                    log.info("%d of %d epochs fit the %.0f min budget at this machine's pace: the learning rate "
+                             "schedule now ends after epoch %d", planned, cfg.epochs, cfg.max_minutes, planned - 1)
             logger.log({**{f"train/{k}_epoch": v for k, v in train_stats.items()},
                         **{f"val/{k}": v for k, v in metrics.items()}, "epoch": epoch, "minutes": minutes}, step)
             logger.media(media, step)
@@ -154,17 +174,19 @@ def main(argv=None) -> dict:
                      "  ".join(f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float)), minutes,
                      "  *best*" if improved else "")
             payload = {"stage": stage_name, "config": config, "model_args": stage.model_args(model),
-                       "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                       "model": shipped.state_dict(), **({"train_model": model.state_dict()} if ema else {}),
+                       "optimizer": optimizer.state_dict(),
                        "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict() if scaler else None,
                        "rng": rng_state(), "epoch": epoch, "step": step,
-                       "best": best, "metrics": metrics}
+                       "best": best, "metrics": metrics, "planned_epochs": planned}
             save_checkpoint(run_dir / "last.pt", payload)
             if improved:
                 save_checkpoint(run_dir / "best.pt", payload)
-        best, metrics, minutes = processes.broadcast((best, metrics, minutes) if main_rank else None)
+        best, metrics, minutes, planned = processes.broadcast((best, metrics, minutes, planned) if main_rank else None)
         if cfg.max_minutes and minutes >= cfg.max_minutes:
             log.info("time budget of %.1f min reached after epoch %d", cfg.max_minutes, epoch)
             break
+        epoch += 1
     logger.summary({"best_score": best, **{f"last_{k}": v for k, v in metrics.items()}, "run_dir": str(run_dir)})
     logger.finish()
     processes.close()

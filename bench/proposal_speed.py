@@ -12,13 +12,15 @@ import argparse
 import torch
 from measure import best_of, peak_rss_mb, report
 
-from model.proposal import ProposalNet
+from engine.config import ProposalConfig
+from engine.proposal_stage import build_model
 from tracking.weights import load_proposal
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--weights", help="proposal checkpoint or tracker bundle; default: a fresh default net")
+    parser.add_argument("--weights", help="proposal checkpoint or tracker bundle; default: the net and input size "
+                                          "that train.py --stage proposal trains by default")
     parser.add_argument("--batch", type=int, default=1, help="stacks per forward pass")
     parser.add_argument("--timm", default="mobilenetv3_small_100", help="timm backbone to compare ('' to skip)")
     args = parser.parse_args()
@@ -26,7 +28,8 @@ def main() -> None:
         stage = load_proposal(args.weights)
         net, (width, height) = stage.model, stage.spec.size
     else:
-        net, (width, height) = ProposalNet(), (512, 288)
+        cfg = ProposalConfig()
+        net, (width, height) = build_model(cfg), (cfg.width, cfg.height)
     net.eval()
     t = net.frames
     x = torch.rand(args.batch, t, 3, height, width)

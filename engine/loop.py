@@ -33,14 +33,25 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def warmup_cosine(optimizer: torch.optim.Optimizer, warmup: int, total: int) -> torch.optim.lr_scheduler.LambdaLR:
-    """Linear warm-up for ``warmup`` steps, then cosine decay to 1% of the base rate at ``total`` steps."""
+def warmup_cosine(optimizer: torch.optim.Optimizer, warmup: int, total: Callable[[], int]
+                  ) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up for ``warmup`` steps, then cosine decay to 1% of the base rate at ``total()`` steps.
+
+    ``total`` is asked at every step: a run may shorten its schedule to fit a time budget (train.py keeps the
+    planned length in its checkpoints, so the scheduler itself holds no state of its own).
+    """
     def factor(step: int) -> float:
         if step < warmup:
             return (step + 1) / warmup
-        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        progress = min(1.0, (step - warmup) / max(1, total() - warmup))
         return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * progress))
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def epochs_within_budget(epochs: int, done: int, minutes: float, epoch_minutes: float, budget: float) -> int:
+    """How many epochs in all a run can do: at most ``epochs``, at least the ``done`` ones, and as many more as
+    fit the ``budget - minutes`` left at ``epoch_minutes`` each."""
+    return max(done, min(epochs, done + int((budget - minutes) / max(epoch_minutes, 1e-9))))
 
 
 def to_device(batch: dict, device: torch.device) -> dict:

@@ -17,6 +17,7 @@ from tqdm import tqdm
 from data_prep.augment import stack_transform
 from data_prep.clips import Clip
 from data_prep.crops import MATCH_PX, CropSpec, RefineSamples, mined_path
+from data_prep.embedded import EMBEDDED
 from data_prep.frame_cache import FrameCache, clip_fingerprint
 from data_prep.splits import resolve_splits
 from engine.config import RefineConfig
@@ -49,7 +50,8 @@ def find_proposal(explicit: Path | None) -> Path:
 
 def build(cfg: RefineConfig) -> StageParts:
     proposal = load_proposal(find_proposal(cfg.proposal))
-    root, train_clips, val_clips = resolve_splits(cfg.data, cfg.games, cfg.val_games)
+    games = cfg.games or (list(EMBEDDED.refine_train_games) if cfg.data is None else None)
+    root, train_clips, val_clips = resolve_splits(cfg.data, games, cfg.val_games)
     cache = FrameCache(cfg.cache)
     spec = CropSpec(cfg.crop, cfg.context)
     mined = mine_candidates(proposal, train_clips, cache, cfg.top_k, Path(cfg.cache).parent / "mined")

@@ -6,6 +6,7 @@ import torch
 import train
 from data_prep.stacks import heatmap_targets
 from engine.checkpoint import load_checkpoint
+from engine.loop import epochs_within_budget
 from model.proposal import STRIDE, ProposalLoss, ProposalNet, cells_to_pixels, extract_candidates
 from tracking.weights import load_proposal
 
@@ -137,11 +138,28 @@ def test_train_checkpoint_and_resume_match_an_uninterrupted_run(ball_data, tmp_p
     resumed = train.main(["--stage", "proposal", "--resume", str(tmp_path / "b")])  # the saved config carries on
     a, b = load_checkpoint(tmp_path / "a" / "last.pt"), load_checkpoint(tmp_path / "b" / "last.pt")
     assert a["epoch"] == b["epoch"] == 1 and a["step"] == b["step"] == 6
-    for name, tensor in a["model"].items():
-        torch.testing.assert_close(tensor, b["model"][name], msg=name)
+    for key in ("model", "train_model"):  # the weight average (validated, shipped) and the optimised weights
+        for name, tensor in a[key].items():
+            torch.testing.assert_close(tensor, b[key][name], msg=f"{key}.{name}")
+    assert not torch.equal(a["model"]["heat.weight"], a["train_model"]["heat.weight"])
     assert straight["score"] == pytest.approx(resumed["score"])
     stage = load_proposal(tmp_path / "a" / "best.pt")  # rebuilt from the checkpoint alone
     assert stage.spec.size == (160, 96) and 0 < stage.threshold < 1
+
+
+def test_epochs_within_budget():
+    assert epochs_within_budget(20, 2, 5.0, 2.4, 28.0) == 11  # a slow machine: 9 more epochs of 2.4 min fit
+    assert epochs_within_budget(20, 2, 2.0, 1.0, 28.0) == 20  # a fast one keeps every epoch configured
+    assert epochs_within_budget(20, 2, 29.0, 2.4, 28.0) == 2  # the budget is spent: stop after the done ones
+
+
+def test_a_time_budget_fits_the_learning_rate_schedule_to_the_epochs_that_fit(ball_data, tmp_path, monkeypatch):
+    monkeypatch.setattr(train, "epochs_within_budget", lambda epochs, done, *_: 3)  # as a slow machine would find
+    common = TINY + ["--data", str(ball_data), "--cache", str(tmp_path / "cache"), "--max-minutes", "1000"]
+    train.main(common + ["--epochs", "6", "--out", str(tmp_path / "a")])
+    last = load_checkpoint(tmp_path / "a" / "last.pt")
+    assert last["epoch"] == 2 and last["planned_epochs"] == 3
+    assert last["optimizer"]["param_groups"][0]["lr"] == pytest.approx(0.01 * 2e-3)  # the cosine ended on time
 
 
 class PeakNet(torch.nn.Module):
