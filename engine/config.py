@@ -48,7 +48,9 @@ class ProposalConfig(CommonConfig):
 
     epochs: int = 20  # at most: 13 of ~2.1 min (validation included) fit max_minutes on this project's 2-core CPU
     max_minutes: float = 28.0
-    ema: float = 0.998  # reached after ~2,000 steps (timm's 3/4-power warm-up); smooths the noisy last epochs
+    # Cap of the weight average's decay: timm's 3/4-power warm-up reaches it after ~4,000 steps (0.9966 at the
+    # 1,950 steps of the default run here), so early epochs average over few steps and late ones over ~300.
+    ema: float = 0.998
     frames: int = 3
     # Input size (multiples of 16). Training cost is set by the crop below, not by this; a larger input makes a
     # far ball more pixels (640 wide: 2 full-res px per input px, a heatmap cell of 8 px, the metric's tolerance).
