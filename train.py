@@ -112,6 +112,7 @@ def main(argv=None) -> dict:
     # The average of the weights is what validation sees and what "model" in a checkpoint holds (inference loads
     # it); the optimised weights travel beside it as "train_model" so that --resume continues them.
     ema = ModelEmaV3(model, decay=cfg.ema, use_warmup=True, warmup_power=3 / 4) if cfg.ema else None
+    shipped = ema.module if ema is not None else model
     if resume is not None:
         model.load_state_dict(resume.get("train_model", resume["model"]))
         if ema is not None:
@@ -153,7 +154,6 @@ def main(argv=None) -> dict:
         train_stats = train_one_epoch(step_model, losses, loader, optimizer, scheduler, device, cfg.max_norm,
                                       scaler, on_step, epoch, cfg.steps_per_epoch, progress=main_rank)
         if main_rank:  # rank 0 validates, logs and checkpoints; the others wait for its figures below
-            shipped = ema.module if ema is not None else model
             metrics = parts.validate(shipped, device)
             media = {key: metrics.pop(key) for key in ("images", "videos", "tables") if key in metrics}
             improved = metrics["score"] > best
@@ -174,7 +174,8 @@ def main(argv=None) -> dict:
                      "  ".join(f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float)), minutes,
                      "  *best*" if improved else "")
             payload = {"stage": stage_name, "config": config, "model_args": stage.model_args(model),
-                       "model": shipped.state_dict(), **({"train_model": model.state_dict()} if ema else {}),
+                       "model": shipped.state_dict(),
+                       **({"train_model": model.state_dict()} if ema is not None else {}),
                        "optimizer": optimizer.state_dict(),
                        "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict() if scaler else None,
                        "rng": rng_state(), "epoch": epoch, "step": step,
