@@ -13,6 +13,7 @@ from data_prep.frame_cache import FrameCache
 from data_prep.splits import resolve_splits
 from data_prep.stacks import ProposalStacks, StackSpec
 from engine.config import ProposalConfig
+from engine.hard_stacks import HardStacks
 from engine.loop import StageParts
 from evaluation.metrics import DEFAULT_TOLERANCE_PX, Report, score_clip
 from evaluation.report import score_tables
@@ -35,14 +36,26 @@ def build(cfg: ProposalConfig) -> StageParts:
     model = build_model(cfg).to(memory_format=torch.channels_last)  # training steps ~15% faster on CPU
     criterion = ProposalLoss(cfg.loss, cfg.offset_weight, cfg.offset_reach)
 
+    hard = HardStacks(train_set.index, cfg.hard_mining) if cfg.hard_mining > 0 else None
+    events = train_set.draw_weights(cfg.event_boost, cfg.event_window) if cfg.event_boost > 0 else None
+
     def losses(net: nn.Module, batch: dict) -> dict:
         logits, offset = net(batch["frames"])
-        return criterion(logits, offset, batch)
+        terms = criterion(logits, offset, batch)
+        per_stack = terms.pop("per_stack")
+        if hard is not None:
+            hard.record(batch["item"].cpu().numpy(), per_stack.float().cpu().numpy())
+        return terms
+
+    def draw_weights() -> np.ndarray | None:
+        if hard is None and events is None:
+            return None
+        return (hard.odds() if hard is not None else 1.0) * (events if events is not None else 1.0)
 
     def validate(net: nn.Module, device: torch.device) -> dict:
         return validate_proposal(net, val_clips, spec, cache, cfg.top_k, cfg.score_threshold, device, media=True)
 
-    return StageParts(model, losses, train_set, validate, str(root), {})
+    return StageParts(model, losses, train_set, validate, str(root), {}, draw_weights)
 
 
 def build_model(cfg: ProposalConfig) -> ProposalNet:
@@ -52,7 +65,7 @@ def build_model(cfg: ProposalConfig) -> ProposalNet:
 
 
 def validate_proposal(model: ProposalNet, clips: list[Clip], spec: StackSpec, cache: FrameCache, k: int,
-                      threshold: float, device: torch.device, media: bool = False) -> dict:
+                      threshold: float, device: torch.device, media: bool = False, ensemble: bool = False) -> dict:
     """recall@1/@K (a candidate within 8 full-res px of a visible ball: codes 1-2; ``_all`` adds occluded code 3)
     and top-1 SiBaTrAcc / P / R / F1.
 
@@ -61,7 +74,8 @@ def validate_proposal(model: ProposalNet, clips: list[Clip], spec: StackSpec, ca
 
     ``images``: heatmap overlays of the first clips. With ``media``, also ``tables`` (per-clip and per-frame
     scores of the top-1 track at the best threshold) and ``videos`` (that track over the first clip, rendered
-    lazily); see :mod:`engine.logger` for the formats.
+    lazily); see :mod:`engine.logger` for the formats. ``ensemble``: the temporal ensemble of
+    :func:`tracking.candidates.propose_stacks`.
     """
     model.eval()
     hits, hits_all, visible_total, present_total = np.zeros(k), np.zeros(k), 0, 0
@@ -70,7 +84,8 @@ def validate_proposal(model: ProposalNet, clips: list[Clip], spec: StackSpec, ca
     images, proposals = [], []
     for clip in clips:
         frames = cache.frames(clip, spec.size)
-        candidates, maps = propose_clip(model, frames, clip.size, k=k, device=device, keep_maps=True)
+        candidates, maps = propose_clip(model, frames, clip.size, k=k, device=device, keep_maps=True,
+                                       ensemble=ensemble)
         proposals.append(candidates)
         codes, xy = clip.labels.codes, clip.labels.xy
         present = codes > 0

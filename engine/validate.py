@@ -30,6 +30,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--data", type=Path, help="data root; default: the checkpoint's own data")
     parser.add_argument("--games", type=int, nargs="+", help="games; default: the checkpoint's validation games")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--ensemble", action="store_true",
+                        help="proposal: average each frame over every stack that holds it (3x the compute)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     payload = read_payload(args.checkpoint)
@@ -41,7 +43,8 @@ def main(argv=None) -> dict:
     if payload["stage"] == "proposal":
         stage = load_proposal(args.checkpoint, device)
         spec = StackSpec(config["frames"], config["width"], config["height"])
-        metrics = validate_proposal(stage.model, clips, spec, cache, config["top_k"], stage.threshold, device)
+        metrics = validate_proposal(stage.model, clips, spec, cache, config["top_k"], stage.threshold, device,
+                                     ensemble=args.ensemble)
     elif payload["stage"] == "baseline":
         tracker = BaselineTracker.load(args.checkpoint, device)
         spec = StackSpec(config["frames"], config["width"], config["height"])

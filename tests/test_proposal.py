@@ -184,3 +184,34 @@ def test_candidates_scale_each_axis_to_the_full_frame():
     candidates = propose_clip(PeakNet(), frames, full_size=(640, 480), k=1)  # a 4:3 source
     low = cells_to_pixels(torch.tensor([20.5, 10.25])).numpy()
     np.testing.assert_allclose(candidates.xy[:, 0], np.tile(scale_points(low, (640 / 128, 480 / 64)), (5, 1)))
+
+
+class PlaceNet(torch.nn.Module):
+    """Heatmap probability = (place of the frame in its stack + 1) / 4 everywhere; offset = the first frame of the
+    stack (in x) and the place (in y), so each frame's mean over its stacks is known."""
+
+    frames = 3
+
+    def forward(self, x):
+        b, t, _, height, width = x.shape
+        place = torch.arange(t, dtype=torch.float32)[None, :, None, None].expand(b, t, height // 4, width // 4)
+        first = x[:, 0, 0, 0, 0] * 255  # frame i is filled with the value i
+        offset = torch.stack([first[:, None, None, None].expand_as(place), place], dim=2)
+        return torch.logit((place + 1) / 4), offset
+
+
+def test_the_temporal_ensemble_averages_each_frame_over_every_stack_that_holds_it():
+    from tracking.candidates import propose_stacks
+
+    n = 7
+    frames = np.broadcast_to(np.arange(n, dtype=np.uint8)[:, None, None, None], (n, 16, 16, 3))
+    seen = []
+    for indices, logits, offset in propose_stacks(PlaceNet(), frames, batch=2, ensemble=True):
+        for i, lg, off in zip(indices, logits, offset):
+            stacks = [s for s in range(n - 2) if s <= i < s + 3]  # the stacks holding frame i
+            places = [i - s for s in stacks]
+            torch.testing.assert_close(lg.sigmoid(), torch.full_like(lg, np.mean([(p + 1) / 4 for p in places])))
+            torch.testing.assert_close(off[0], torch.full_like(off[0], float(np.mean(stacks))))
+            torch.testing.assert_close(off[1], torch.full_like(off[1], float(np.mean(places))))
+            seen.append(i)
+    assert seen == list(range(n))  # every frame once, in order, as soon as its last stack has run

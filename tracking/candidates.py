@@ -41,12 +41,17 @@ def frames_to_tensor(frames: np.ndarray, device: torch.device) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def propose_stacks(model: ProposalNet, frames, batch: int = 4, device: torch.device | str = "cpu"
-                   ) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor]]:
+def propose_stacks(model: ProposalNet, frames, batch: int = 4, device: torch.device | str = "cpu",
+                   ensemble: bool = False) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor]]:
     """Yield (frame indices, logits (m, h, w), offset (m, 2, h, w)) covering each frame of ``frames`` once.
 
     frames: array-like (n, H, W, 3) uint8 at the network's input size.
+    ensemble: a stack starts at every frame, and a frame's heatmap and offset are the means over the ``t`` stacks
+    that hold it, at each of its places in the stack (TrackNetV3's temporal ensemble): ``t`` times the compute.
     """
+    if ensemble:
+        yield from _ensemble_stacks(model, frames, batch, device)
+        return
     t = model.frames
     starts = clip_stacks(len(frames), t)
     # Stacks overlap only at the clip's end; each frame is taken from the first stack that covers it.
@@ -64,15 +69,42 @@ def propose_stacks(model: ProposalNet, frames, batch: int = 4, device: torch.dev
         yield indices, logits[rows, cols].float().cpu(), offset[rows, cols].float().cpu()
 
 
+def _ensemble_stacks(model: ProposalNet, frames, batch: int, device: torch.device | str
+                     ) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor]]:
+    """:func:`propose_stacks` with ``ensemble``: frames are yielded as soon as every stack holding them has run."""
+    t, n = model.frames, len(frames)
+    starts = list(range(n - t + 1))  # every frame that can begin a stack
+    assert starts, f"clip of {n} frames is shorter than the stack of {t}"
+    prob, offset, count = {}, {}, {}
+    done = 0
+    for i in range(0, len(starts), batch):
+        chunk = starts[i:i + batch]
+        logits, offsets = model(frames_to_tensor(np.stack([np.asarray(frames[s:s + t]) for s in chunk]), device))
+        logits, offsets = logits.float().sigmoid().cpu(), offsets.float().cpu()
+        for j, s in enumerate(chunk):
+            for f in range(t):
+                prob[s + f] = prob.get(s + f, 0) + logits[j, f]
+                offset[s + f] = offset.get(s + f, 0) + offsets[j, f]
+                count[s + f] = count.get(s + f, 0) + 1
+        ready = list(range(done, n if chunk[-1] == starts[-1] else chunk[-1] + 1))  # no later stack holds these
+        done += len(ready)
+        mean_prob = torch.stack([prob.pop(f) / count[f] for f in ready])
+        mean_offset = torch.stack([offset.pop(f) / count.pop(f) for f in ready])
+        yield ready, torch.logit(mean_prob, eps=1e-6), mean_offset
+
+
 def propose_clip(model: ProposalNet, frames, full_size: tuple[int, int], k: int = 5, batch: int = 4,
-                 device: torch.device | str = "cpu", keep_maps: bool = False):
-    """Candidates of every frame; with ``keep_maps`` also the (n, h, w) probability maps (float16)."""
+                 device: torch.device | str = "cpu", keep_maps: bool = False, ensemble: bool = False):
+    """Candidates of every frame; with ``keep_maps`` also the (n, h, w) probability maps (float16).
+
+    ``ensemble``: see :func:`propose_stacks`.
+    """
     n = len(frames)
     height, width = np.asarray(frames[0]).shape[:2]
     factor = (full_size[0] / width, full_size[1] / height)  # per axis: the input need not be 16:9
     xy, score = np.zeros((n, k, 2)), np.zeros((n, k))
     maps = [None] * n if keep_maps else None
-    for indices, logits, offset in propose_stacks(model, frames, batch, device):
+    for indices, logits, offset in propose_stacks(model, frames, batch, device, ensemble):
         cxy, cscore = extract_candidates(logits, offset, k)
         xy[indices] = scale_points(cxy.numpy(), factor)
         score[indices] = cscore.numpy()
