@@ -37,6 +37,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     what = parser.add_argument_group("what to score")
     what.add_argument("--predictions", type=Path, help="folder of saved game{G}_clip{C}.csv (frame,code,x,y)")
     what.add_argument("--weights", help="tracker weights: a file, a Google Drive id/URL; default: shipped weights")
+    what.add_argument("--ensemble", action="store_true", help="the proposal's temporal ensemble (see track.py)")
     out = parser.add_argument_group("output")
     out.add_argument("--out", type=Path, help="output folder; default runs/exp_N")
     out.add_argument("--visualize", action="store_true", help="write overlay and probability mp4 per clip")
@@ -60,7 +61,7 @@ def main(argv=None) -> float:
     else:
         from tracking.tracker import Tracker
 
-        tracker = Tracker.load(args.weights)
+        tracker = Tracker.load(args.weights, **({"ensemble": True} if args.ensemble else {}))
         track, probability, extra = tracker.track_clip, tracker.probability_maps, tracker.describe()
     config = {"stage": "evaluate", "data_root": str(root), "games": games, "clips": [clip.name for clip in clips],
               "predictions": args.predictions, "tolerance": args.tolerance, "git": git_commit(), **extra}

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 from timm.utils import ModelEmaV3
-from torch.utils.data import DataLoader, RandomSampler, WeightedRandomSampler
+from torch.utils.data import DataLoader, RandomSampler
 
 from engine import distributed
 from engine.checkpoint import load_checkpoint, rng_state, save_checkpoint, seed_everything, set_rng_state
@@ -146,11 +146,8 @@ def main(argv=None) -> dict:
     while epoch < planned:  # a time budget may lower `planned` after the second epoch
         epoch_started = time.time()
         parts.train_set.set_epoch(epoch)
-        generator = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
-        draws = cfg.steps_per_epoch * cfg.batch_size
-        odds = parts.draw_weights()
-        sampler = (RandomSampler(parts.train_set, replacement=True, num_samples=draws, generator=generator)
-                   if odds is None else WeightedRandomSampler(odds, draws, replacement=True, generator=generator))
+        sampler = RandomSampler(parts.train_set, replacement=True, num_samples=cfg.steps_per_epoch * cfg.batch_size,
+                                generator=torch.Generator().manual_seed(cfg.seed * 1000 + epoch))
         # Each process loads its share of every global batch (the whole batch when alone).
         batches = distributed.ShardedBatches(sampler, cfg.batch_size, processes.rank, processes.world)
         loader = DataLoader(parts.train_set, batch_sampler=batches, num_workers=cfg.workers, persistent_workers=False)

@@ -3,8 +3,7 @@
 Every (clip, first frame) pair is one sample, so drawing samples uniformly draws clips in proportion to their length
 (the assignment's pool idea) while frames come from the memory-mapped cache: memory stays bounded whatever the size
 of the data set. Training crops a window of the stack (the network is fully convolutional), centred near the ball
-most of the time so that positives are not starved, and then augments the crop. ``draw_weights`` lets a sampler
-draw stacks near hits, bounces and appearances (:mod:`data_prep.events`) more often than the rest.
+most of the time so that positives are not starved, and then augments the crop.
 """
 from __future__ import annotations
 
@@ -17,7 +16,6 @@ from torch.utils.data import Dataset
 
 from data_prep.augment import augment_stack
 from data_prep.clips import Clip, check_stack_length
-from data_prep.events import flight_events, near_events
 from data_prep.frame_cache import FrameCache
 
 HEATMAP_STRIDE = 4  # must match model.proposal.STRIDE (data_prep does not import model/)
@@ -66,7 +64,7 @@ class ProposalStacks(Dataset):
     """Stacks of ``spec.frames`` consecutive frames with heatmap targets.
 
     Item: frames (t, 3, h, w) float in [0, 1]; heat (t, h/4, w/4); offset (t, 2); cell (t, 2); has_ball (t,);
-    weight (t,) (``occluded_weight`` for code 3 balls, 1 otherwise); index (2,) = (clip, first frame); item ().
+    weight (t,) (``occluded_weight`` for code 3 balls, 1 otherwise); index (2,) = (clip, first frame).
     """
 
     def __init__(self, clips: list[Clip], spec: StackSpec, cache: FrameCache, transform=None,
@@ -87,13 +85,6 @@ class ProposalStacks(Dataset):
 
     def __len__(self) -> int:
         return len(self.index)
-
-    def draw_weights(self, event_boost: float, window: int) -> np.ndarray:
-        """(len(self),) relative odds of drawing each stack: ``1 + event_boost`` for a stack with a frame within
-        ``window`` frames of a flight event, 1 for the others."""
-        near = [near_events(flight_events(clip.labels.codes, clip.labels.xy), window) for clip in self.clips]
-        t = self.spec.frames
-        return np.array([1.0 + event_boost * near[c][start:start + t].any() for c, start in self.index])
 
     def set_epoch(self, epoch: int) -> None:
         """Draws depend on (seed, epoch, item): a resumed run repeats the uninterrupted run's samples."""
@@ -120,7 +111,6 @@ class ProposalStacks(Dataset):
         sample = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in targets.items()}
         sample["frames"] = rearrange(torch.from_numpy(np.ascontiguousarray(frames)), "t h w c -> t c h w").float() / 255
         sample["index"] = torch.tensor([c, start])
-        sample["item"] = torch.tensor(item)
         return sample
 
     def _crop(self, rng: np.random.Generator, frames: np.ndarray, xy: np.ndarray, present: np.ndarray):

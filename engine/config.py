@@ -63,13 +63,6 @@ class ProposalConfig(CommonConfig):
     crop_width: int = 256
     crop_height: int = 160
     ball_crop_prob: float = 0.8
-    # Stacks within event_window frames of a hit, bounce or appearance (data_prep.events) are drawn 1 + event_boost
-    # times as often as the others (0 = uniform): the ball leaving a racket in front of a player is rare but hard.
-    event_boost: float = 0.0
-    event_window: int = 8
-    # Online hard-example mining (engine.hard_stacks): odds of drawing a stack follow its last heatmap loss over
-    # the median, clipped to [1 / hard_mining, hard_mining]; 0 = off.
-    hard_mining: float = 0.0
     reverse_prob: float = 0.5
     occluded_weight: float = 0.5
     heat_sigma: float = 1.0
@@ -80,6 +73,9 @@ class ProposalConfig(CommonConfig):
     backbone: str = "compact"  # or a timm features_only model, e.g. mobilenetv3_small_100 (random init)
     top_k: int = 5  # candidates per frame scored in validation (recall@K)
     score_threshold: float = 0.5  # top-1 presence threshold in validation
+    # Validate with the temporal ensemble (each frame averaged over the 3 stacks that hold it): ~3x the validation
+    # time, so off by default; `python -m engine.validate CHECKPOINT --ensemble` scores any checkpoint that way.
+    ensemble: bool = False
 
 
 @dataclass

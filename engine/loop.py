@@ -10,7 +10,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import nn
 from tqdm import tqdm
@@ -26,8 +25,6 @@ class StageParts:
     validate: Callable[[nn.Module, torch.device], dict]
     data_root: str
     provenance: dict  # extra facts saved in the config (e.g. the proposal the refiner mined with)
-    # Called before each epoch: (len(train_set),) relative odds of drawing each sample, or None for uniform draws.
-    draw_weights: Callable[[], np.ndarray | None] = lambda: None
 
 
 def resolve_device(name: str) -> torch.device:

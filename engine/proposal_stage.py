@@ -13,7 +13,6 @@ from data_prep.frame_cache import FrameCache
 from data_prep.splits import resolve_splits
 from data_prep.stacks import ProposalStacks, StackSpec
 from engine.config import ProposalConfig
-from engine.hard_stacks import HardStacks
 from engine.loop import StageParts
 from evaluation.metrics import DEFAULT_TOLERANCE_PX, Report, score_clip
 from evaluation.report import score_tables
@@ -36,26 +35,15 @@ def build(cfg: ProposalConfig) -> StageParts:
     model = build_model(cfg).to(memory_format=torch.channels_last)  # training steps ~15% faster on CPU
     criterion = ProposalLoss(cfg.loss, cfg.offset_weight, cfg.offset_reach)
 
-    hard = HardStacks(train_set.index, cfg.hard_mining) if cfg.hard_mining > 0 else None
-    events = train_set.draw_weights(cfg.event_boost, cfg.event_window) if cfg.event_boost > 0 else None
-
     def losses(net: nn.Module, batch: dict) -> dict:
         logits, offset = net(batch["frames"])
-        terms = criterion(logits, offset, batch)
-        per_stack = terms.pop("per_stack")
-        if hard is not None:
-            hard.record(batch["item"].cpu().numpy(), per_stack.float().cpu().numpy())
-        return terms
-
-    def draw_weights() -> np.ndarray | None:
-        if hard is None and events is None:
-            return None
-        return (hard.odds() if hard is not None else 1.0) * (events if events is not None else 1.0)
+        return criterion(logits, offset, batch)
 
     def validate(net: nn.Module, device: torch.device) -> dict:
-        return validate_proposal(net, val_clips, spec, cache, cfg.top_k, cfg.score_threshold, device, media=True)
+        return validate_proposal(net, val_clips, spec, cache, cfg.top_k, cfg.score_threshold, device, media=True,
+                                 ensemble=cfg.ensemble)
 
-    return StageParts(model, losses, train_set, validate, str(root), {}, draw_weights)
+    return StageParts(model, losses, train_set, validate, str(root), {})
 
 
 def build_model(cfg: ProposalConfig) -> ProposalNet:

@@ -1,6 +1,7 @@
 """Re-run a stage's validation on any games with a saved checkpoint (the figures train.py logs each epoch).
 
     python -m engine.validate runs/proposal_1/best.pt                       # its own validation games
+    python -m engine.validate runs/proposal_1/best.pt --games 1 2 --ensemble  # temporal ensemble, test games
     python -m engine.validate runs/refine_1/best.pt --data ROOT --games 26 27 28
 """
 from __future__ import annotations
@@ -30,8 +31,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--data", type=Path, help="data root; default: the checkpoint's own data")
     parser.add_argument("--games", type=int, nargs="+", help="games; default: the checkpoint's validation games")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--ensemble", action="store_true",
-                        help="proposal: average each frame over every stack that holds it (3x the compute)")
+    parser.add_argument("--ensemble", action=argparse.BooleanOptionalAction, default=None,
+                        help="proposal: average each frame over every stack that holds it (3x the compute); "
+                             "default: as the checkpoint was validated in training")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     payload = read_payload(args.checkpoint)
@@ -43,8 +45,9 @@ def main(argv=None) -> dict:
     if payload["stage"] == "proposal":
         stage = load_proposal(args.checkpoint, device)
         spec = StackSpec(config["frames"], config["width"], config["height"])
+        ensemble = config.get("ensemble", False) if args.ensemble is None else args.ensemble
         metrics = validate_proposal(stage.model, clips, spec, cache, config["top_k"], stage.threshold, device,
-                                     ensemble=args.ensemble)
+                                    ensemble=ensemble)
     elif payload["stage"] == "baseline":
         tracker = BaselineTracker.load(args.checkpoint, device)
         spec = StackSpec(config["frames"], config["width"], config["height"])

@@ -180,13 +180,11 @@ class ProposalLoss(nn.Module):
             pos = (heat >= 1.0).float()
             pos_loss = -torch.log(prob) * (1 - prob) ** 2 * pos * weight
             neg_loss = -torch.log(1 - prob) * prob ** 2 * (1 - heat) ** 4 * (1 - pos)
-            per_cell = pos_loss + neg_loss
+            heat_loss = (pos_loss.sum() + neg_loss.sum()) / num_pos
         else:
             # TrackNetV2: BCE where each term is weighted by the squared error of the other class.
             bce = -(heat * (1 - prob) ** 2 * torch.log(prob) + (1 - heat) * prob ** 2 * torch.log(1 - prob))
-            per_cell = bce * weight
-        per_stack = per_cell.sum(dim=(1, 2, 3))  # (b,)
-        heat_loss = per_stack.sum() / num_pos
+            heat_loss = (bce * weight).sum() / num_pos
         h, w = logits.shape[-2:]
         steps = torch.arange(-self.offset_reach, self.offset_reach + 1, device=logits.device)
         shifts = torch.cartesian_prod(steps, steps).reshape(-1, 2)  # (m, 2) as (d col, d row)
@@ -198,5 +196,4 @@ class ProposalLoss(nn.Module):
         wanted = targets["offset"][:, :, None] - shifts  # the centre seen from each shifted cell
         per_ball = ((predicted - wanted).abs().sum(-1) * mask).sum(-1) / mask.sum(-1).clamp(min=1)  # (b, t)
         offset_loss = per_ball.sum() / num_pos
-        return {"loss": heat_loss + self.offset_weight * offset_loss, "heat": heat_loss, "offset": offset_loss,
-                "per_stack": per_stack.detach()}
+        return {"loss": heat_loss + self.offset_weight * offset_loss, "heat": heat_loss, "offset": offset_loss}

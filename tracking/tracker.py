@@ -44,11 +44,13 @@ class Tracker:
     """Proposal + refiner + decoder with their settings; build it with :meth:`load`."""
 
     def __init__(self, proposal: ProposalStage, refine: RefineStage | None, decode: DecodeParams = DecodeParams(),
-                 top_k: int = 5, min_score: float = 0.02, chunk: int = 48, device: torch.device | str = "cpu"):
+                 top_k: int = 5, min_score: float = 0.02, chunk: int = 48, device: torch.device | str = "cpu",
+                 ensemble: bool = False):
         context = refine.spec.context if refine is not None else 0
         assert chunk >= max(proposal.spec.frames, context), "chunk must hold a stack and the refiner's context"
         self.proposal, self.refine, self.decode = proposal, refine, decode
         self.top_k, self.min_score, self.chunk = top_k, min_score, chunk
+        self.ensemble = ensemble  # the proposal's temporal ensemble (tracking.candidates.propose_stacks): ~3x its cost
         self.device = torch.device(device)
         self.source: str = ""
 
@@ -62,6 +64,8 @@ class Tracker:
         if read_payload(path)["stage"] == "baseline":
             from tracking.baseline import BaselineTracker
 
+            if overrides.pop("ensemble", False):
+                raise ValueError(f"{path}: the temporal ensemble is the proposal stage's; the baseline has none")
             return BaselineTracker.load(path, device, **overrides)
         device = resolve_device(device)
         bundle = load_bundle(path, device)
@@ -72,7 +76,8 @@ class Tracker:
 
     def describe(self) -> dict:
         return {"weights": self.source, "decode": asdict(self.decode), "top_k": self.top_k,
-                "min_score": self.min_score, "refine": self.refine is not None, "device": str(self.device)}
+                "min_score": self.min_score, "refine": self.refine is not None, "ensemble": self.ensemble,
+                "device": str(self.device)}
 
     def track_clip(self, clip: Clip) -> Track:
         return self.track_frames(clip.iter_frames()).track
@@ -137,8 +142,7 @@ class Tracker:
         refine = self.refine
         context = refine.spec.context if refine is not None else 0
         left: list[np.ndarray] = []
-        for chunk, ahead in chunked(frames, self.chunk, self.proposal.spec.frames):
-            candidates = self._propose(chunk, (chunk[0].shape[1], chunk[0].shape[0]))
+        for chunk, ahead, candidates, _ in self._proposals(frames):
             refined = None
             if refine is not None:
                 window = left + chunk + ahead[:context]
@@ -147,21 +151,32 @@ class Tracker:
             left = chunk[-context:] if context else []
             yield candidates, refined
 
-    def _propose(self, chunk: list[np.ndarray], full_size: tuple[int, int], keep_maps: bool = False):
-        """Candidates (and maps) of the frames of one chunk; a chunk shorter than a stack repeats its last frame."""
-        spec = self.proposal.spec
-        low = [resize_frame(frame, spec.size) for frame in chunk]
-        low += [low[-1]] * max(0, spec.frames - len(low))
-        out = propose_clip(self.proposal.model, low, full_size, self.top_k, device=self.device, keep_maps=keep_maps)
-        candidates, maps = out if keep_maps else (out, None)
-        n = len(chunk)
-        candidates = Candidates(candidates.xy[:n], candidates.score[:n])
-        return (candidates, maps[:n]) if keep_maps else candidates
+    def _proposals(self, frames: Iterable[np.ndarray], keep_maps: bool = False
+                   ) -> Iterator[tuple[list, list, Candidates, list | None]]:
+        """Per chunk: (chunk, the frames after it, its candidates, its probability maps if ``keep_maps``).
+
+        With the temporal ensemble the stacks also span the last frames of the previous chunk and the first of the
+        next, so a frame at a chunk's edge is averaged over as many stacks as any other.
+        """
+        t = self.proposal.spec.frames
+        behind: list[np.ndarray] = []
+        for chunk, ahead in chunked(frames, self.chunk, t):
+            before, after = (behind, ahead[:t - 1]) if self.ensemble else ([], [])
+            spec = self.proposal.spec
+            low = [resize_frame(frame, spec.size) for frame in before + chunk + after]
+            low += [low[-1]] * max(0, t - len(low))  # a clip shorter than a stack repeats its last frame
+            full_size = (chunk[0].shape[1], chunk[0].shape[0])
+            out = propose_clip(self.proposal.model, low, full_size, self.top_k, device=self.device,
+                               keep_maps=keep_maps, ensemble=self.ensemble)
+            candidates, maps = out if keep_maps else (out, None)
+            mine = slice(len(before), len(before) + len(chunk))
+            maps = maps[mine] if keep_maps else None
+            yield chunk, ahead, Candidates(candidates.xy[mine], candidates.score[mine]), maps
+            behind = chunk[len(chunk) - (t - 1):]
 
     def probability_frames(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         """(h, w) float32 proposal probability map of each frame, streamed chunk by chunk."""
-        for chunk, _ in chunked(frames, self.chunk, self.proposal.spec.frames):
-            _, maps = self._propose(chunk, (chunk[0].shape[1], chunk[0].shape[0]), keep_maps=True)
+        for _, _, _, maps in self._proposals(frames, keep_maps=True):
             yield from (m.astype(np.float32) for m in maps)
 
     def probability_maps(self, clip: Clip) -> Iterator[np.ndarray]:
