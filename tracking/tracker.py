@@ -158,11 +158,11 @@ class Tracker:
         With the temporal ensemble the stacks also span the last frames of the previous chunk and the first of the
         next, so a frame at a chunk's edge is averaged over as many stacks as any other.
         """
-        t = self.proposal.spec.frames
+        spec = self.proposal.spec
+        t = spec.frames
         behind: list[np.ndarray] = []
         for chunk, ahead in chunked(frames, self.chunk, t):
             before, after = (behind, ahead[:t - 1]) if self.ensemble else ([], [])
-            spec = self.proposal.spec
             low = [resize_frame(frame, spec.size) for frame in before + chunk + after]
             low += [low[-1]] * max(0, t - len(low))  # a clip shorter than a stack repeats its last frame
             full_size = (chunk[0].shape[1], chunk[0].shape[0])
