@@ -40,6 +40,11 @@ def frames_to_tensor(frames: np.ndarray, device: torch.device) -> torch.Tensor:
     return rearrange(x, "b t h w c -> b t c h w").float() / 255
 
 
+def stacks_tensor(frames, starts: list[int], t: int, device: torch.device | str) -> torch.Tensor:
+    """The stacks of ``t`` frames beginning at ``starts``: (len(starts), t, 3, h, w) float in [0, 1]."""
+    return frames_to_tensor(np.stack([np.asarray(frames[s:s + t]) for s in starts]), device)
+
+
 @torch.inference_mode()
 def propose_stacks(model: ProposalNet, frames, batch: int = 4, device: torch.device | str = "cpu",
                    ensemble: bool = False) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor]]:
@@ -58,8 +63,7 @@ def propose_stacks(model: ProposalNet, frames, batch: int = 4, device: torch.dev
     owned = [(s, s if j == 0 else max(s, starts[j - 1] + t)) for j, s in enumerate(starts)]
     for i in range(0, len(owned), batch):
         chunk = owned[i:i + batch]
-        x = frames_to_tensor(np.stack([np.asarray(frames[s:s + t]) for s, _ in chunk]), device)
-        logits, offset = model(x)
+        logits, offset = model(stacks_tensor(frames, [s for s, _ in chunk], t, device))
         rows, cols, indices = [], [], []
         for j, (s, first) in enumerate(chunk):
             for f in range(first - s, t):
@@ -79,7 +83,7 @@ def _ensemble_stacks(model: ProposalNet, frames, batch: int, device: torch.devic
     done = 0
     for i in range(0, len(starts), batch):
         chunk = starts[i:i + batch]
-        logits, offsets = model(frames_to_tensor(np.stack([np.asarray(frames[s:s + t]) for s in chunk]), device))
+        logits, offsets = model(stacks_tensor(frames, chunk, t, device))
         logits, offsets = logits.float().sigmoid().cpu(), offsets.float().cpu()
         for j, s in enumerate(chunk):
             for f in range(t):

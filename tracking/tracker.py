@@ -160,10 +160,12 @@ class Tracker:
         """
         spec = self.proposal.spec
         t = spec.frames
-        behind: list[np.ndarray] = []
+        behind: list[np.ndarray] = []  # the previous chunk's last t - 1 frames, already at the proposal's size
         for chunk, ahead in chunked(frames, self.chunk, t):
-            before, after = (behind, ahead[:t - 1]) if self.ensemble else ([], [])
-            low = [resize_frame(frame, spec.size) for frame in before + chunk + after]
+            low_chunk = [resize_frame(frame, spec.size) for frame in chunk]
+            before = behind if self.ensemble else []
+            after = [resize_frame(frame, spec.size) for frame in ahead[:t - 1]] if self.ensemble else []
+            low = before + low_chunk + after
             low += [low[-1]] * max(0, t - len(low))  # a clip shorter than a stack repeats its last frame
             full_size = (chunk[0].shape[1], chunk[0].shape[0])
             out = propose_clip(self.proposal.model, low, full_size, self.top_k, device=self.device,
@@ -172,7 +174,7 @@ class Tracker:
             mine = slice(len(before), len(before) + len(chunk))
             maps = maps[mine] if keep_maps else None
             yield chunk, ahead, Candidates(candidates.xy[mine], candidates.score[mine]), maps
-            behind = chunk[len(chunk) - (t - 1):]
+            behind = low_chunk[len(low_chunk) - (t - 1):]
 
     def probability_frames(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         """(h, w) float32 proposal probability map of each frame, streamed chunk by chunk."""
