@@ -41,7 +41,7 @@ from engine.config import (
     git_commit,
 )
 from engine.logger import RunLogger
-from engine.loop import epochs_within_budget, train_one_epoch, warmup_cosine
+from engine.loop import autocast_dtype, epochs_within_budget, train_one_epoch, warmup_cosine
 from engine.runs import next_run_dir
 
 # stage name -> (config dataclass, module providing build(cfg) and model_args(model))
@@ -107,8 +107,8 @@ def main(argv=None) -> dict:
     start_epoch, step, best, planned = 0, 0, float("-inf"), cfg.epochs  # planned: epochs the LR schedule spans
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = warmup_cosine(optimizer, cfg.warmup_steps, lambda: planned * cfg.steps_per_epoch)
-    amp = cfg.amp and device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda") if amp else None
+    amp_dtype = autocast_dtype(device, cfg.amp)
+    scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
     # The average of the weights is what validation sees and what "model" in a checkpoint holds (inference loads
     # it); the optimised weights travel beside it as "train_model" so that --resume continues them.
     ema = ModelEmaV3(model, decay=cfg.ema, use_warmup=True, warmup_power=3 / 4) if cfg.ema else None
@@ -152,7 +152,7 @@ def main(argv=None) -> dict:
         batches = distributed.ShardedBatches(sampler, cfg.batch_size, processes.rank, processes.world)
         loader = DataLoader(parts.train_set, batch_sampler=batches, num_workers=cfg.workers, persistent_workers=False)
         train_stats = train_one_epoch(step_model, losses, loader, optimizer, scheduler, device, cfg.max_norm,
-                                      scaler, on_step, epoch, cfg.steps_per_epoch, progress=main_rank)
+                                      amp_dtype, scaler, on_step, epoch, cfg.steps_per_epoch, progress=main_rank)
         if main_rank:  # rank 0 validates, logs and checkpoints; the others wait for its figures below
             metrics = parts.validate(shipped, device)
             media = {key: metrics.pop(key) for key in ("images", "videos", "tables") if key in metrics}

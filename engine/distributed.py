@@ -105,6 +105,11 @@ def setup(device: str) -> Processes:
         return Processes(0, 1, resolved)
     rank, local_rank = int(os.environ["RANK"]), int(os.environ["LOCAL_RANK"])
     if resolved.type == "cuda":
+        if local_rank >= torch.cuda.device_count():
+            raise RuntimeError(f"process {local_rank} of this node has no GPU of its own: torchrun started "
+                               f"{os.environ.get('LOCAL_WORLD_SIZE', '?')} processes here, and CUDA sees "
+                               f"{torch.cuda.device_count()} GPU(s); start at most that many "
+                               f"(--nproc_per_node) or train on the CPU (--device cpu)")
         resolved = torch.device("cuda", local_rank)
         torch.cuda.set_device(resolved)
         dist.init_process_group("nccl", timeout=TIMEOUT, device_id=resolved)

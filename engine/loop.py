@@ -33,6 +33,14 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def autocast_dtype(device: torch.device, amp: bool) -> torch.dtype | None:
+    """Mixed precision on CUDA only: bfloat16 where the GPU has it (no loss scaling, so no step is skipped), else
+    float16 with a ``GradScaler``; ``None`` = full precision (CPU, or ``amp`` off)."""
+    if not amp or device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
 def warmup_cosine(optimizer: torch.optim.Optimizer, warmup: int, total: Callable[[], int]
                   ) -> torch.optim.lr_scheduler.LambdaLR:
     """Linear warm-up for ``warmup`` steps, then cosine decay to 1% of the base rate at ``total()`` steps.
@@ -60,31 +68,33 @@ def to_device(batch: dict, device: torch.device) -> dict:
 
 def train_one_epoch(model: torch.nn.Module, losses: Callable[[torch.nn.Module, dict], dict], loader: Iterable,
                     optimizer: torch.optim.Optimizer, scheduler, device: torch.device, max_norm: float,
-                    scaler: torch.amp.GradScaler | None, on_step: Callable[[dict], None], epoch: int,
-                    total: int, progress: bool = True) -> dict[str, float]:
+                    amp_dtype: torch.dtype | None, scaler: torch.amp.GradScaler | None,
+                    on_step: Callable[[dict], None], epoch: int, total: int, progress: bool = True
+                    ) -> dict[str, float]:
     """One pass over ``loader``; returns the mean of every loss term. Stops on a non-finite loss.
 
+    ``amp_dtype``: autocast to this dtype (see :func:`autocast_dtype`); ``scaler``: loss scaling (float16 only).
     ``progress`` shows a progress bar (one process of a multi-process run shows it, not all).
     """
     model.train()
     sums, count = defaultdict(float), 0
-    use_amp = scaler is not None
+    scaled = scaler is not None  # float16: the loss is scaled against underflow
     bar = tqdm(loader, total=total, desc=f"epoch {epoch}", leave=False, dynamic_ncols=True, disable=not progress)
     for batch in bar:
         batch = to_device(batch, device)
-        with torch.autocast(device.type, enabled=use_amp):
+        with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
             terms = losses(model, batch)
         loss = terms["loss"]
         if not torch.isfinite(loss):
             raise FloatingPointError(f"non-finite loss {loss.item()} at epoch {epoch}: {terms}")
         optimizer.zero_grad(set_to_none=True)
-        if use_amp:
+        if scaled:
             scaler.scale(loss).backward()
             scaler.unscale_(optimizer)
         else:
             loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
-        if use_amp:
+        if scaled:
             scaler.step(optimizer)
             scaler.update()
         else:

@@ -131,15 +131,26 @@ def test_two_ranks_give_the_single_process_gradient_and_batchnorm_statistics(tmp
         torch.testing.assert_close(ranks["buffers"][name].to(buffer.dtype), buffer, rtol=1e-5, atol=1e-6, msg=name)
 
 
+def test_more_processes_than_gpus_is_refused_with_advice(monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("LOCAL_RANK", str(torch.cuda.device_count()))
+    with pytest.raises(RuntimeError, match="--nproc_per_node"):
+        distributed.setup("cuda")
+
+
 def _tiny_args(data: Path, cache: Path) -> list[str]:
-    return ["--stage", "proposal", "--data", str(data), "--games", "1", "2", "--val-games", "3", "--width", "160",
+    # On the CPU (gloo) wherever the tests run: a machine with one GPU cannot hold two NCCL ranks.
+    return ["--stage", "proposal", "--device", "cpu", "--data", str(data), "--games", "1", "2", "--val-games", "3",
+            "--width", "160",
             "--height", "96", "--crop-width", "96", "--crop-height", "64", "--steps-per-epoch", "1",
             "--batch-size", str(GLOBAL_BATCH), "--warmup-steps", "2", "--wandb", "off", "--epochs", "2",
             "--cache", str(cache)]
 
 
 def _torchrun(args: list[str]) -> str:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+           "OMP_NUM_THREADS": "1"}
     done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
                            "train.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -6,7 +6,7 @@ import torch
 import train
 from data_prep.stacks import heatmap_targets
 from engine.checkpoint import load_checkpoint
-from engine.loop import epochs_within_budget
+from engine.loop import autocast_dtype, epochs_within_budget
 from model.proposal import STRIDE, ProposalLoss, ProposalNet, cells_to_pixels, extract_candidates
 from tracking.weights import load_proposal
 
@@ -45,6 +45,16 @@ def test_signed_diffs_tell_where_the_ball_arrived_from_where_it_left():
     assert unsigned[0, 16, 20] == unsigned[0, 16, 8] > 0
     old_args = {"frames": 3, "widths": [16, 32, 64, 96], "diffs": True, "offset_reach": 0, "backbone": "compact"}
     assert build_proposal(old_args).args.signed_diffs is False  # checkpoints from before the option keep |diff|
+
+
+def test_input_channels_are_each_frames_colours_then_the_differences_laid_out_channels_last():
+    frames = torch.rand(2, 3, 3, 32, 48)
+    x = ProposalNet(frames=3, signed_diffs=True).input_channels(frames)
+    assert x.shape == (2, 11, 32, 48) and x.is_contiguous(memory_format=torch.channels_last)
+    for t in range(3):
+        torch.testing.assert_close(x[:, 3 * t:3 * t + 3], frames[:, t] - 0.5)
+    gray = frames.mean(dim=2)
+    torch.testing.assert_close(x[:, 9:], (gray[:, 1:] - gray[:, :-1]) * 4)
 
 
 def test_candidates_recover_known_peaks_to_subpixel():
@@ -215,3 +225,11 @@ def test_the_temporal_ensemble_averages_each_frame_over_every_stack_that_holds_i
             torch.testing.assert_close(off[1], torch.full_like(off[1], float(np.mean(places))))
             seen.append(i)
     assert seen == list(range(n))  # every frame once, in order, as soon as its last stack has run
+
+
+def test_mixed_precision_only_on_cuda_and_only_when_asked():
+    assert autocast_dtype(torch.device("cpu"), amp=True) is None
+    if torch.cuda.is_available():
+        assert autocast_dtype(torch.device("cuda"), amp=False) is None
+        wanted = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        assert autocast_dtype(torch.device("cuda"), amp=True) == wanted
