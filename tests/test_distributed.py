@@ -142,8 +142,7 @@ def test_more_processes_than_gpus_is_refused_with_advice(monkeypatch):
 def _tiny_args(data: Path, cache: Path) -> list[str]:
     # On the CPU (gloo) wherever the tests run: a machine with one GPU cannot hold two NCCL ranks.
     return ["--stage", "proposal", "--device", "cpu", "--data", str(data), "--games", "1", "2", "--val-games", "3",
-            "--width", "160",
-            "--height", "96", "--crop-width", "96", "--crop-height", "64", "--steps-per-epoch", "1",
+            "--width", "160", "--height", "96", "--crop-width", "96", "--crop-height", "64", "--steps-per-epoch", "1",
             "--batch-size", str(GLOBAL_BATCH), "--warmup-steps", "2", "--wandb", "off", "--epochs", "2",
             "--cache", str(cache)]
 
