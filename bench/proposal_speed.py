@@ -2,19 +2,16 @@
 
     python bench/proposal_speed.py [--weights runs/proposal_1/best.pt] [--batch 1] [--timm mobilenetv3_small_100]
 
-A net that sees a background (the default) also pays one median of 16 frames per 48 (data_prep.background),
-reported separately and in the total. Also times a timm ``features_only`` backbone with the same input, for the design choice in the README: the compact
+Also times a timm ``features_only`` backbone with the same input, for the design choice in the README: the compact
 encoder-decoder of model/proposal.py vs a generic backbone at equal input size.
 """
 from __future__ import annotations
 
 import argparse
 
-import numpy as np
 import torch
 from measure import best_of, peak_rss_mb, report
 
-from data_prep.background import SAMPLES, SEGMENT, median_background
 from engine.config import ProposalConfig
 from engine.proposal_stage import build_model
 from tracking.weights import load_proposal
@@ -36,24 +33,14 @@ def main() -> None:
     net.eval()
     t = net.frames
     x = torch.rand(args.batch, t, 3, height, width)
-    background = torch.rand(args.batch, 3, height, width) if net.args.background else None
     with torch.inference_mode():
-        seconds = best_of(lambda: net(x, background), repeat=10)
-    per_frame = 0.0  # seconds of background median per frame
-    if net.args.background:
-        frames = np.random.default_rng(0).integers(0, 256, (SAMPLES, height, width, 3), dtype=np.uint8)
-        per_frame = best_of(lambda: median_background(frames), repeat=5) / SEGMENT
-    fps = 1 / (seconds / (args.batch * t) + per_frame)
-    ensemble_fps = 1 / (seconds / args.batch + per_frame)
-    rows = [("input", f"{t} x {width}x{height}, batch {args.batch}"
-                      + (", with a background" if net.args.background else "")),
-            ("ms per stack", f"{seconds * 1000 / args.batch:.1f}"),
-            ("background median, ms per frame", f"{per_frame * 1000:.2f}"),
-            ("frames/s (amortised)", f"{fps:.1f}"),
-            ("frames/s with the temporal ensemble (a stack per frame)", f"{ensemble_fps:.1f}"),
+        seconds = best_of(lambda: net(x), repeat=10)
+    fps = args.batch * t / seconds
+    rows = [("input", f"{t} x {width}x{height}, batch {args.batch}"),
+            ("ms per stack", f"{seconds * 1000 / args.batch:.1f}"), ("frames/s (amortised)", f"{fps:.1f}"),
+            ("frames/s with the temporal ensemble (a stack per frame)", f"{args.batch / seconds:.1f}"),
             ("parameters", f"{sum(p.numel() for p in net.parameters()) / 1e6:.2f} M")]
-    figures = {"fps": fps, "ensemble_fps": ensemble_fps, "ms_per_stack": seconds * 1000 / args.batch,
-               "background_ms_per_frame": per_frame * 1000}
+    figures = {"fps": fps, "ensemble_fps": args.batch / seconds, "ms_per_stack": seconds * 1000 / args.batch}
     if args.timm:
         import timm
 

@@ -20,7 +20,6 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from data_prep.background import segment_backgrounds
 from data_prep.clips import Clip, DataError, read_frame
 
 log = logging.getLogger(__name__)
@@ -77,30 +76,6 @@ class FrameCache:
                 log.warning("cache %s is unreadable (%s); rebuilding", path, error)
         self._write(clip, size, path)
         return np.load(path, mmap_mode="r")
-
-    def backgrounds(self, clip: Clip, size: tuple[int, int] | None = None) -> np.ndarray:
-        """``(segments, h, w, 3)`` uint8 backgrounds of ``clip`` at ``size`` (:mod:`data_prep.background`), computed
-        from its cached frames once and kept beside them under the same key."""
-        frames = self.frames(clip, size)
-        path = self.path_for(clip, size)
-        path = path.with_name(f"bg-{path.name}")
-        if path.exists():
-            try:
-                return np.load(path, mmap_mode="r")
-            except (ValueError, OSError, EOFError) as error:
-                log.warning("cache %s is unreadable (%s); rebuilding", path, error)
-        backgrounds = segment_backgrounds(frames)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            with open(tmp, "wb") as file:
-                np.save(file, backgrounds)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        for stale in path.parent.glob(f"bg-{_size_tag(size)}-*.npy"):
-            if stale != path:
-                stale.unlink(missing_ok=True)
-        return backgrounds
 
     def _write(self, clip: Clip, size: tuple[int, int] | None, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

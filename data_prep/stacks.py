@@ -15,7 +15,6 @@ from einops import rearrange
 from torch.utils.data import Dataset
 
 from data_prep.augment import augment_stack
-from data_prep.background import SEGMENT, background_index
 from data_prep.clips import Clip, check_stack_length
 from data_prep.frame_cache import FrameCache
 
@@ -65,17 +64,12 @@ class ProposalStacks(Dataset):
     """Stacks of ``spec.frames`` consecutive frames with heatmap targets.
 
     Item: frames (t, 3, h, w) float in [0, 1]; heat (t, h/4, w/4); offset (t, 2); cell (t, 2); has_ball (t,);
-    weight (t,) (``occluded_weight`` for code 3 balls, 1 otherwise); index (2,) = (clip, first frame); with
-    ``background``, also background (3, h, w) float in [0, 1], cropped and augmented with the frames.
-
-    ``misfit_prob``: the chance that the background is a single frame of the clip instead (players and ball in it),
-    so that the network does not trust the difference to the background where the background is wrong.
+    weight (t,) (``occluded_weight`` for code 3 balls, 1 otherwise); index (2,) = (clip, first frame).
     """
 
     def __init__(self, clips: list[Clip], spec: StackSpec, cache: FrameCache, transform=None,
                  crop: tuple[int, int] | None = None, ball_crop_prob: float = 0.8, occluded_weight: float = 1.0,
-                 reverse_prob: float = 0.0, heat_sigma: float = 1.0, seed: int = 0, background: bool = False,
-                 misfit_prob: float = 0.1):
+                 reverse_prob: float = 0.0, heat_sigma: float = 1.0, seed: int = 0):
         assert crop is None or (crop[0] % 16 == 0 and crop[1] % 16 == 0), "crop (w, h) must be multiples of 16"
         for clip in clips:
             check_stack_length(clip, spec.frames)
@@ -87,8 +81,6 @@ class ProposalStacks(Dataset):
         self.frames = [cache.frames(clip, spec.size) for clip in clips]  # memory maps: opening costs nothing
         self.labels = [clip.labels.scaled((spec.width / clip.size[0], spec.height / clip.size[1]))
                        for clip in clips]
-        self.backgrounds = [cache.backgrounds(clip, spec.size) for clip in clips] if background else None
-        self.misfit_prob = misfit_prob
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -109,31 +101,17 @@ class ProposalStacks(Dataset):
         weight = np.where(codes == 3, self.occluded_weight, 1.0)
         if rng.random() < self.reverse_prob:  # a ball's flight played backwards is still a plausible flight
             frames, xy, present, weight = frames[::-1], xy[::-1], present[::-1], weight[::-1]
-        t = self.spec.frames
-        if self.backgrounds is not None:  # one more frame without a ball: cropped and augmented with the others
-            frames = np.concatenate([frames, self._background(rng, c, start)[None]])
-            xy, present = np.concatenate([xy, [[-1.0, -1.0]]]), np.append(present, False)
         if self.crop is not None:  # before augmenting: the augmentation then costs a crop's pixels, not a frame's
             frames, xy, present = self._crop(rng, frames, xy, present)
         frames, xy, present = augment_stack(self.transform, np.ascontiguousarray(frames), xy, present,
                                             int(rng.integers(2 ** 31)))
-        frames, background, xy, present = frames[:t], frames[t:], xy[:t], present[:t]
         height, width = frames.shape[1:3]
         targets = heatmap_targets(xy, present, weight, (height // HEATMAP_STRIDE, width // HEATMAP_STRIDE),
                                   self.heat_sigma)
         sample = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in targets.items()}
         sample["frames"] = rearrange(torch.from_numpy(np.ascontiguousarray(frames)), "t h w c -> t c h w").float() / 255
         sample["index"] = torch.tensor([c, start])
-        if len(background):
-            sample["background"] = rearrange(torch.from_numpy(np.ascontiguousarray(background[0])),
-                                             "h w c -> c h w").float() / 255
         return sample
-
-    def _background(self, rng: np.random.Generator, c: int, start: int) -> np.ndarray:
-        if rng.random() < self.misfit_prob:
-            return np.asarray(self.frames[c][rng.integers(len(self.frames[c]))])
-        backgrounds = self.backgrounds[c]
-        return np.asarray(backgrounds[background_index(start, self.spec.frames, SEGMENT)])
 
     def _crop(self, rng: np.random.Generator, frames: np.ndarray, xy: np.ndarray, present: np.ndarray):
         height, width = frames.shape[1:3]

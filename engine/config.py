@@ -70,11 +70,6 @@ class ProposalConfig(CommonConfig):
     offset_weight: float = 1.0
     offset_reach: int = 1  # the offset is trained at cells up to this far from the ball's, each pointing at it
     signed_diffs: bool = True  # frame differences keep their sign: where the ball arrived vs where it left
-    # The net also sees the stack's background, the median of the frames around it (data_prep.background): a ball
-    # that hardly moves (top of a toss, server's hand) shows against it. A single frame of the clip stands in for
-    # it in background_misfit of the samples, so that a background that does not fit is not trusted.
-    background: bool = True
-    background_misfit: float = 0.1
     backbone: str = "compact"  # or a timm features_only model, e.g. mobilenetv3_small_100 (random init)
     top_k: int = 5  # candidates per frame scored in validation (recall@K)
     score_threshold: float = 0.5  # top-1 presence threshold in validation

@@ -31,13 +31,12 @@ def build(cfg: ProposalConfig) -> StageParts:
     train_set = ProposalStacks(train_clips, spec, cache, stack_transform("train", cfg.augment),
                                crop=(cfg.crop_width, cfg.crop_height), ball_crop_prob=cfg.ball_crop_prob,
                                occluded_weight=cfg.occluded_weight, reverse_prob=cfg.reverse_prob,
-                               heat_sigma=cfg.heat_sigma, seed=cfg.seed, background=cfg.background,
-                               misfit_prob=cfg.background_misfit)
+                               heat_sigma=cfg.heat_sigma, seed=cfg.seed)
     model = build_model(cfg).to(memory_format=torch.channels_last)  # training steps ~15% faster on CPU
     criterion = ProposalLoss(cfg.loss, cfg.offset_weight, cfg.offset_reach)
 
     def losses(net: nn.Module, batch: dict) -> dict:
-        logits, offset = net(batch["frames"], batch.get("background"))
+        logits, offset = net(batch["frames"])
         return criterion(logits, offset, batch)
 
     def validate(net: nn.Module, device: torch.device) -> dict:
@@ -50,7 +49,7 @@ def build(cfg: ProposalConfig) -> StageParts:
 def build_model(cfg: ProposalConfig) -> ProposalNet:
     """The freshly initialised network a proposal config describes."""
     return ProposalNet(frames=cfg.frames, widths=tuple(cfg.widths), diffs=cfg.diffs, offset_reach=cfg.offset_reach,
-                       backbone=cfg.backbone, signed_diffs=cfg.signed_diffs, background=cfg.background)
+                       backbone=cfg.backbone, signed_diffs=cfg.signed_diffs)
 
 
 def validate_proposal(model: ProposalNet, clips: list[Clip], spec: StackSpec, cache: FrameCache, k: int,
@@ -73,9 +72,8 @@ def validate_proposal(model: ProposalNet, clips: list[Clip], spec: StackSpec, ca
     images, proposals = [], []
     for clip in clips:
         frames = cache.frames(clip, spec.size)
-        backgrounds = cache.backgrounds(clip, spec.size) if model.args.background else None
         candidates, maps = propose_clip(model, frames, clip.size, k=k, device=device, keep_maps=True,
-                                       ensemble=ensemble, backgrounds=backgrounds)
+                                       ensemble=ensemble)
         proposals.append(candidates)
         codes, xy = clip.labels.codes, clip.labels.xy
         present = codes > 0

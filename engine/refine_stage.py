@@ -72,9 +72,7 @@ def build(cfg: RefineConfig) -> StageParts:
 
 
 def propose(proposal: ProposalStage, clip: Clip, cache: FrameCache, k: int) -> Candidates:
-    size = proposal.spec.size
-    backgrounds = cache.backgrounds(clip, size) if proposal.model.args.background else None
-    return propose_clip(proposal.model, cache.frames(clip, size), clip.size, k=k, backgrounds=backgrounds)
+    return propose_clip(proposal.model, cache.frames(clip, proposal.spec.size), clip.size, k=k)
 
 
 def mine_candidates(proposal: ProposalStage, clips: list[Clip], cache: FrameCache, k: int, folder: Path

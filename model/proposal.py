@@ -15,14 +15,9 @@ ball (its target there is exp(-1/2)), so a peak often lands on a neighbour; with
 ball's own cell that neighbour then reports a position 8-15 full-resolution pixels off, which SiBaTrAcc and recall
 at 8 px count as wrong. A neighbour trained to point at the ball recovers it.
 
-With ``background`` the net also sees the scene without what moves through it, the median of the frames around the
-stack (:mod:`data_prep.background`): a ball that hardly moves, at the top of a toss or in the server's hand,
-shows in the difference to it when the frame differences show nothing.
-
 Shapes (T frames, input H x W, heatmap h = H / 4, w = W / 4)::
 
-    frames      (b, t, 3, H, W) float in [0, 1]
-    background  (b, 3, H, W) float in [0, 1], only with ``background``
+    frames  (b, t, 3, H, W) float in [0, 1]
     logits  (b, t, h, w)              ball-centre heatmap logits
     offset  (b, t, 2, h, w)           (dx, dy) of the centre from the cell's top-left corner, in cells,
                                       within [-reach, 1 + reach]
@@ -49,7 +44,6 @@ class ProposalNetArgs:
     offset_reach: int = 0  # cells around the ball whose offset points at it; 0 = its own cell only (older weights)
     backbone: str = "compact"  # "compact" (this module's encoder) or a timm model name (features at strides 4-16)
     signed_diffs: bool = False  # keep the sign of the frame differences (False = |difference|, older weights)
-    background: bool = False  # also see the stack's background (the median frame around it; False = older weights)
 
 
 def conv_bn(cin: int, cout: int, stride: int = 1, kernel: int = 3) -> nn.Sequential:
@@ -61,14 +55,13 @@ class ProposalNet(nn.Module):
     """Heatmap + offset for each of ``frames`` stacked frames."""
 
     def __init__(self, *, frames: int = 3, widths: tuple[int, ...] = (16, 32, 64, 96), diffs: bool = True,
-                 offset_reach: int = 0, backbone: str = "compact", signed_diffs: bool = False,
-                 background: bool = False):
+                 offset_reach: int = 0, backbone: str = "compact", signed_diffs: bool = False):
         super().__init__()
         assert len(widths) == 4, "widths are (stem, stride 4, stride 8, stride 16)"
-        self.args = ProposalNetArgs(frames, tuple(widths), diffs, offset_reach, backbone, signed_diffs, background)
+        self.args = ProposalNetArgs(frames, tuple(widths), diffs, offset_reach, backbone, signed_diffs)
         self.frames = frames
         c0, c1, c2, c3 = widths
-        cin = 3 * frames + (frames - 1 if diffs else 0) + (3 if background else 0)
+        cin = 3 * frames + (frames - 1 if diffs else 0)
         if backbone == "compact":
             self.stem = conv_bn(cin, c0, stride=2)
             self.enc1 = nn.Sequential(conv_bn(c0, c1, stride=2), conv_bn(c1, c1))
@@ -91,9 +84,8 @@ class ProposalNet(nn.Module):
         # Start the heatmap near the ball prior (a ball is one cell in ~10^4) so early focal loss is sane.
         nn.init.constant_(self.heat.bias, -4.6)
 
-    def input_channels(self, frames: torch.Tensor, background: torch.Tensor | None = None) -> torch.Tensor:
-        """frames (b, t, 3, H, W) in [0, 1] -> (b, 3t [+ t - 1] [+ 3], H, W): centred colour, the frame
-        differences, then the centred background (the first convolution takes the differences to it).
+    def input_channels(self, frames: torch.Tensor) -> torch.Tensor:
+        """frames (b, t, 3, H, W) in [0, 1] -> (b, 3t [+ t - 1], H, W): centred colour, then the frame differences.
 
         Built channels-last (a permuted view of (b, H, W, c)): the CPU convolutions want that layout, and converting
         a contiguous input cost a copy in the forward and another in the backward pass (~12% of a training step).
@@ -103,20 +95,14 @@ class ProposalNet(nn.Module):
             gray = frames.mean(dim=2)  # (b, t, H, W)
             diff = gray[:, 1:] - gray[:, :-1]
             parts.append(rearrange((diff if self.args.signed_diffs else diff.abs()) * 4, "b t h w -> b h w t"))
-        if self.args.background:
-            expected = (frames.shape[0], 3, *frames.shape[-2:])
-            if background is None or tuple(background.shape) != expected:
-                raise ValueError(f"this network also needs each stack's background {expected}, got "
-                                 f"{None if background is None else tuple(background.shape)}")
-            parts.append(rearrange(background, "b c h w -> b h w c") - 0.5)
         return rearrange(torch.cat(parts, dim=-1), "b h w c -> b c h w")
 
-    def forward_features(self, frames: torch.Tensor, background: torch.Tensor | None = None) -> torch.Tensor:
-        """frames (b, t, 3, H, W) in [0, 1], background (b, 3, H, W) -> features (b, c1, H/4, W/4)."""
+    def forward_features(self, frames: torch.Tensor) -> torch.Tensor:
+        """frames (b, t, 3, H, W) in [0, 1] -> features (b, c1, H/4, W/4)."""
         b, t, c, height, width = frames.shape
         assert t == self.frames and c == 3, f"expected (b, {self.frames}, 3, H, W), got {tuple(frames.shape)}"
         assert height % 16 == 0 and width % 16 == 0, f"H and W must be multiples of 16, got {height}x{width}"
-        x = self.input_channels(frames, background)
+        x = self.input_channels(frames)
         if self.args.backbone == "compact":
             e1 = self.enc1(self.stem(x))
             e2 = self.enc2(e1)
@@ -126,11 +112,9 @@ class ProposalNet(nn.Module):
         d2 = self.dec2(e2 + F.interpolate(self.lat2(e3), scale_factor=2, mode="nearest"))
         return self.dec1(e1 + F.interpolate(self.lat1(d2), scale_factor=2, mode="nearest"))
 
-    def forward(self, frames: torch.Tensor, background: torch.Tensor | None = None
-                ) -> tuple[torch.Tensor, torch.Tensor]:
-        """frames (b, t, 3, H, W) [, background (b, 3, H, W)] -> logits (b, t, H/4, W/4), offset (b, t, 2, H/4, W/4)
-        in cells."""
-        features = self.forward_features(frames, background)
+    def forward(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """frames (b, t, 3, H, W) -> logits (b, t, H/4, W/4), offset (b, t, 2, H/4, W/4) in cells."""
+        features = self.forward_features(frames)
         reach = self.args.offset_reach
         offset = self.offset(features).sigmoid() * (1 + 2 * reach) - reach
         offset = rearrange(offset, "b (t two) h w -> b t two h w", two=2)

@@ -12,7 +12,6 @@ import numpy as np
 import torch
 from einops import rearrange
 
-from data_prep.background import SEGMENT, background_index, segment_backgrounds
 from data_prep.clips import scale_points
 from data_prep.crops import CropSpec, crop_origin, crop_stack
 from data_prep.stacks import clip_stacks
@@ -46,46 +45,17 @@ def stacks_tensor(frames, starts: list[int], t: int, device: torch.device | str)
     return frames_to_tensor(np.stack([np.asarray(frames[s:s + t]) for s in starts]), device)
 
 
-class StackInputs:
-    """What the proposal network takes for the stacks beginning at given frames: the frames, and the background
-    of each stack when the network uses one (:mod:`data_prep.background`).
-
-    backgrounds: the background of each segment of ``segment`` frames, indexed by segment number (an array, or a
-    mapping that holds the segments these frames need); None computes them from ``frames``. first: the number of
-    ``frames[0]`` in the clip, whose segments those are.
-    """
-
-    def __init__(self, model: ProposalNet, frames, device: torch.device | str, backgrounds=None,
-                 segment: int = SEGMENT, first: int = 0):
-        self.frames, self.t, self.device, self.segment, self.first = frames, model.frames, device, segment, first
-        if model.args.background and backgrounds is None:
-            assert first == 0, "backgrounds computed from the frames start at their first"
-            backgrounds = segment_backgrounds(frames, segment)
-        self.backgrounds = backgrounds if model.args.background else None
-
-    def __call__(self, starts: list[int]) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """-> frames (len(starts), t, 3, h, w), background (len(starts), 3, h, w) or None; floats in [0, 1]."""
-        stacks = stacks_tensor(self.frames, starts, self.t, self.device)
-        if self.backgrounds is None:
-            return stacks, None
-        images = np.stack([self.backgrounds[background_index(self.first + s, self.t, self.segment)] for s in starts])
-        return stacks, frames_to_tensor(images[:, None], self.device)[:, 0]
-
-
 @torch.inference_mode()
 def propose_stacks(model: ProposalNet, frames, batch: int = 4, device: torch.device | str = "cpu",
-                   ensemble: bool = False, backgrounds=None, segment: int = SEGMENT, first: int = 0
-                   ) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor]]:
+                   ensemble: bool = False) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor]]:
     """Yield (frame indices, logits (m, h, w), offset (m, 2, h, w)) covering each frame of ``frames`` once.
 
     frames: array-like (n, H, W, 3) uint8 at the network's input size.
     ensemble: a stack starts at every frame, and a frame's heatmap and offset are the means over the ``t`` stacks
     that hold it, at each of its places in the stack (TrackNetV3's temporal ensemble): ``t`` times the compute.
-    backgrounds, segment, first: see :class:`StackInputs` (only for a network that uses a background).
     """
-    inputs = StackInputs(model, frames, device, backgrounds, segment, first)
     if ensemble:
-        yield from _ensemble_stacks(model, inputs, len(frames), batch)
+        yield from _ensemble_stacks(model, frames, batch, device)
         return
     t = model.frames
     starts = clip_stacks(len(frames), t)
@@ -93,7 +63,7 @@ def propose_stacks(model: ProposalNet, frames, batch: int = 4, device: torch.dev
     owned = [(s, s if j == 0 else max(s, starts[j - 1] + t)) for j, s in enumerate(starts)]
     for i in range(0, len(owned), batch):
         chunk = owned[i:i + batch]
-        logits, offset = model(*inputs([s for s, _ in chunk]))
+        logits, offset = model(stacks_tensor(frames, [s for s, _ in chunk], t, device))
         rows, cols, indices = [], [], []
         for j, (s, first) in enumerate(chunk):
             for f in range(first - s, t):
@@ -103,17 +73,17 @@ def propose_stacks(model: ProposalNet, frames, batch: int = 4, device: torch.dev
         yield indices, logits[rows, cols].float().cpu(), offset[rows, cols].float().cpu()
 
 
-def _ensemble_stacks(model: ProposalNet, inputs: StackInputs, n: int, batch: int
+def _ensemble_stacks(model: ProposalNet, frames, batch: int, device: torch.device | str
                      ) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor]]:
     """:func:`propose_stacks` with ``ensemble``: frames are yielded as soon as every stack holding them has run."""
-    t = model.frames
+    t, n = model.frames, len(frames)
     starts = list(range(n - t + 1))  # every frame that can begin a stack
     assert starts, f"clip of {n} frames is shorter than the stack of {t}"
     prob, offset, count = {}, {}, {}
     done = 0
     for i in range(0, len(starts), batch):
         chunk = starts[i:i + batch]
-        logits, offsets = model(*inputs(chunk))
+        logits, offsets = model(stacks_tensor(frames, chunk, t, device))
         logits, offsets = logits.float().sigmoid().cpu(), offsets.float().cpu()
         for j, s in enumerate(chunk):
             for f in range(t):
@@ -128,19 +98,17 @@ def _ensemble_stacks(model: ProposalNet, inputs: StackInputs, n: int, batch: int
 
 
 def propose_clip(model: ProposalNet, frames, full_size: tuple[int, int], k: int = 5, batch: int = 4,
-                 device: torch.device | str = "cpu", keep_maps: bool = False, ensemble: bool = False,
-                 backgrounds=None, segment: int = SEGMENT, first: int = 0):
+                 device: torch.device | str = "cpu", keep_maps: bool = False, ensemble: bool = False):
     """Candidates of every frame; with ``keep_maps`` also the (n, h, w) probability maps (float16).
 
-    ``ensemble``, ``backgrounds``, ``segment``, ``first``: see :func:`propose_stacks`.
+    ``ensemble``: see :func:`propose_stacks`.
     """
     n = len(frames)
     height, width = np.asarray(frames[0]).shape[:2]
     factor = (full_size[0] / width, full_size[1] / height)  # per axis: the input need not be 16:9
     xy, score = np.zeros((n, k, 2)), np.zeros((n, k))
     maps = [None] * n if keep_maps else None
-    for indices, logits, offset in propose_stacks(model, frames, batch, device, ensemble, backgrounds, segment,
-                                                  first):
+    for indices, logits, offset in propose_stacks(model, frames, batch, device, ensemble):
         cxy, cscore = extract_candidates(logits, offset, k)
         xy[indices] = scale_points(cxy.numpy(), factor)
         score[indices] = cscore.numpy()

@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from data_prep.background import SEGMENT, background_index, median_background
 from data_prep.clips import FULL_SIZE, Clip, scale_points
 from data_prep.frame_cache import resize_frame
 from engine.checkpoint import read_payload
@@ -109,8 +108,7 @@ class Tracker:
         """Fixed-latency tracking for live use: yields (frame, code, (x, y)) once ``lag`` later frames are in.
 
         Candidates come chunk by chunk (use a small ``chunk`` for low latency: the delay is chunk + context + lag
-        frames, and a proposal that sees a background reads 2 x 48 + 3 frames ahead at least); each frame is decided
-        by :class:`StreamingDecoder` and never revised.
+        frames); each frame is decided by :class:`StreamingDecoder` and never revised.
         """
         assert self.refine is not None, "live decoding needs the refine stage"
         frames, back = self._work_size(frames)
@@ -158,45 +156,26 @@ class Tracker:
         """Per chunk: (chunk, the frames after it, its candidates, its probability maps if ``keep_maps``).
 
         With the temporal ensemble the stacks also span the last frames of the previous chunk and the first of the
-        next, so a frame at a chunk's edge is averaged over as many stacks as any other. A network that uses a
-        background gets the backgrounds of the clip's segments (:mod:`data_prep.background`), whatever the chunks:
-        the tracker reads ``2 * SEGMENT + t`` frames ahead and keeps the frames of the last segments at the
-        proposal's size.
+        next, so a frame at a chunk's edge is averaged over as many stacks as any other.
         """
         spec = self.proposal.spec
         t = spec.frames
-        uses_background = self.proposal.model.args.background
-        lookahead = 2 * SEGMENT + t if uses_background else 0
-        low: dict[int, np.ndarray] = {}  # frame number -> frame at the proposal's size, while still needed
-        backgrounds: dict[int, np.ndarray] = {}  # segment number -> its background
-        start = 0  # number of the chunk's first frame
-        for chunk, ahead in chunked(frames, self.chunk, t, lookahead):
-            stop, known = start + len(chunk), start + len(chunk) + len(ahead)  # known: frames read so far
-            ended = len(ahead) < max(self.chunk, lookahead)  # the stream ends with the frames read
-            read = chunk + ahead
-            for i in range(start, known if uses_background else min(known, stop + t - 1)):
-                if i not in low:
-                    low[i] = resize_frame(read[i - start], spec.size)
-            first = max(0, start - (t - 1)) if self.ensemble else start
-            last = min(known, stop + (t - 1)) if self.ensemble else stop
-            window = [low[i] for i in range(first, last)]
-            window += [window[-1]] * max(0, t - len(window))  # a clip shorter than a stack repeats its last frame
-            for k in range(background_index(first, t), background_index(max(first, last - t), t) + 1):
-                if uses_background and k not in backgrounds:
-                    end = min(known if ended else (k + 2) * SEGMENT, (k + 2) * SEGMENT)
-                    backgrounds[k] = median_background([low[i] for i in range(max(0, (k - 1) * SEGMENT), end)])
+        behind: list[np.ndarray] = []  # the previous chunk's last t - 1 frames, already at the proposal's size
+        after: list[np.ndarray] = []  # the first t - 1 frames of this chunk, resized with the previous one
+        for chunk, ahead in chunked(frames, self.chunk, t):
+            low_chunk = after + [resize_frame(frame, spec.size) for frame in chunk[len(after):]]
+            before = behind if self.ensemble else []
+            after = [resize_frame(frame, spec.size) for frame in ahead[:t - 1]] if self.ensemble else []
+            low = before + low_chunk + after
+            low += [low[-1]] * max(0, t - len(low))  # a clip shorter than a stack repeats its last frame
             full_size = (chunk[0].shape[1], chunk[0].shape[0])
-            out = propose_clip(self.proposal.model, window, full_size, self.top_k, device=self.device,
-                               keep_maps=keep_maps, ensemble=self.ensemble, backgrounds=backgrounds, first=first)
+            out = propose_clip(self.proposal.model, low, full_size, self.top_k, device=self.device,
+                               keep_maps=keep_maps, ensemble=self.ensemble)
             candidates, maps = out if keep_maps else (out, None)
-            mine = slice(start - first, stop - first)
+            mine = slice(len(before), len(before) + len(chunk))
             maps = maps[mine] if keep_maps else None
             yield chunk, ahead, Candidates(candidates.xy[mine], candidates.score[mine]), maps
-            start = stop
-            next_segment = background_index(max(0, start - (t - 1)), t)  # the first the next chunk may need
-            oldest = (next_segment - 1) * SEGMENT if uses_background else start - t
-            low = {i: frame for i, frame in low.items() if i >= oldest}
-            backgrounds = {k: image for k, image in backgrounds.items() if k >= next_segment}
+            behind = low_chunk[len(low_chunk) - (t - 1):]
 
     def probability_frames(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         """(h, w) float32 proposal probability map of each frame, streamed chunk by chunk."""
@@ -207,16 +186,13 @@ class Tracker:
         return self.probability_frames(clip.iter_frames())
 
 
-def chunked(frames: Iterable[np.ndarray], size: int, min_size: int, lookahead: int = 0
-            ) -> Iterator[tuple[list, list]]:
-    """Yield (chunk, the frames after it) over a stream: after it, the next chunk or ``lookahead`` frames, whichever
-    is more, as far as the stream has them. A tail shorter than ``min_size`` joins the chunk before it."""
+def chunked(frames: Iterable[np.ndarray], size: int, min_size: int) -> Iterator[tuple[list, list]]:
+    """Yield (chunk, next chunk) over a stream; a tail shorter than ``min_size`` joins the chunk before it."""
     frames = iter(frames)
-    want = size + max(size, lookahead)
-    buffer = list(itertools.islice(frames, want))
-    while buffer:
-        chunk, following = buffer[:size], buffer[size:]
+    chunk = list(itertools.islice(frames, size))
+    while chunk:
+        following = list(itertools.islice(frames, size))
         if len(following) < min_size:
-            chunk, following = buffer, []
+            chunk, following = chunk + following, []
         yield chunk, following
-        buffer = following + list(itertools.islice(frames, want - len(following)))
+        chunk = following
