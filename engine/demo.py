@@ -22,7 +22,8 @@ from tracking.bundle import main as bundle
 from tracking.stages import compare_stages
 from tracking.tracker import Tracker
 
-BRIEF = {"proposal": ["--epochs", "6", "--steps-per-epoch", "60"],
+BRIEF = {"proposal": ["--epochs", "6", "--steps-per-epoch", "60", "--batch-size", "24", "--lr", "2e-3",
+                      "--warmup-steps", "100"],  # the brief schedule the README's demo figure was measured with
          "refine": ["--epochs", "4", "--steps-per-epoch", "60"]}
 QUICK = {"proposal": ["--epochs", "1", "--steps-per-epoch", "10"],
          "refine": ["--epochs", "1", "--steps-per-epoch", "10"]}

@@ -6,6 +6,7 @@ import torch
 import train
 from data_prep.stacks import heatmap_targets
 from engine.checkpoint import load_checkpoint
+from engine.config import ProposalConfig
 from engine.loop import autocast_dtype, epochs_within_budget
 from model.proposal import STRIDE, ProposalLoss, ProposalNet, cells_to_pixels, extract_candidates
 from tracking.weights import load_proposal
@@ -169,7 +170,7 @@ def test_a_time_budget_fits_the_learning_rate_schedule_to_the_epochs_that_fit(ba
     train.main(common + ["--epochs", "6", "--out", str(tmp_path / "a")])
     last = load_checkpoint(tmp_path / "a" / "last.pt")
     assert last["epoch"] == 2 and last["planned_epochs"] == 3
-    assert last["optimizer"]["param_groups"][0]["lr"] == pytest.approx(0.01 * 2e-3)  # the cosine ended on time
+    assert last["optimizer"]["param_groups"][0]["lr"] == pytest.approx(0.01 * ProposalConfig.lr)  # cosine ended on time
 
 
 class PeakNet(torch.nn.Module):

@@ -14,6 +14,7 @@ import pytest
 import evaluate
 import train
 from data_prep.clips import discover_clips
+from engine.config import ProposalConfig
 from engine.logger import RunLogger, wandb_mode
 from evaluation.predictions import Track, write_track
 
@@ -86,7 +87,7 @@ def test_offline_run_holds_config_tags_and_group(offline_run, ball_data):
     run = wandb_records(run_dir)["run"][0].run
     config, saved = items(run.config.update), json.loads((run_dir / "config.json").read_text())
     assert {k: config[k] for k in saved} == saved  # the full resolved config, git commit and data root included
-    assert config["stage"] == "proposal" and config["lr"] == 2e-3 and config["width"] == 160
+    assert config["stage"] == "proposal" and config["lr"] == ProposalConfig.lr and config["width"] == 160
     assert run.run_group == "proposal" and run.job_type == "proposal" and run.display_name == "proposal"
     assert set(run.tags) == {ball_data.name, saved["git"]}
 
