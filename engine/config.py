@@ -55,8 +55,8 @@ class ProposalConfig(CommonConfig):
     batch_size: int = 12
     lr: float = 1.5e-3
     warmup_steps: int = 200
-    # Cap of the weight average's decay: timm's 3/4-power warm-up reaches it after ~4,000 steps (0.9966 at the
-    # 1,950 steps of the default run here), so early epochs average over few steps and late ones over ~300.
+    # Cap of the weight average's decay: timm's 3/4-power warm-up reaches it after ~4,000 steps (0.998 at the
+    # 3,900 steps of the default run here), so early epochs average over few steps and late ones over ~500.
     ema: float = 0.998
     frames: int = 3
     # Input size (multiples of 16). Training cost is set by the crop below, not by this; a larger input makes a
