@@ -24,10 +24,9 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from timm.utils import ModelEmaV3
-from torch.utils.data import DataLoader, RandomSampler, Sampler, WeightedRandomSampler
+from torch.utils.data import DataLoader, RandomSampler
 
 from engine import distributed
 from engine.checkpoint import load_checkpoint, rng_state, save_checkpoint, seed_everything, set_rng_state
@@ -147,8 +146,8 @@ def main(argv=None) -> dict:
     while epoch < planned:  # a time budget may lower `planned` after the second epoch
         epoch_started = time.time()
         parts.train_set.set_epoch(epoch)
-        sampler = draws(parts.train_set, cfg.steps_per_epoch * cfg.batch_size,
-                        torch.Generator().manual_seed(cfg.seed * 1000 + epoch))
+        sampler = RandomSampler(parts.train_set, replacement=True, num_samples=cfg.steps_per_epoch * cfg.batch_size,
+                                generator=torch.Generator().manual_seed(cfg.seed * 1000 + epoch))
         # Each process loads its share of every global batch (the whole batch when alone).
         batches = distributed.ShardedBatches(sampler, cfg.batch_size, processes.rank, processes.world)
         loader = DataLoader(parts.train_set, batch_sampler=batches, num_workers=cfg.workers, persistent_workers=False)
@@ -193,14 +192,6 @@ def main(argv=None) -> dict:
     logger.finish()
     processes.close()
     return {"run_dir": run_dir, "best": best, **metrics}
-
-
-def draws(dataset, n: int, generator: torch.Generator) -> Sampler[int]:
-    """``n`` items drawn with replacement: uniformly, or by the dataset's ``draw_weights`` where it has some."""
-    weights = getattr(dataset, "draw_weights", None)
-    if weights is None or np.all(weights == weights[0]):
-        return RandomSampler(dataset, replacement=True, num_samples=n, generator=generator)
-    return WeightedRandomSampler(weights, n, replacement=True, generator=generator)
 
 
 def _last(path: Path) -> Path:

@@ -4,11 +4,6 @@ Every (clip, first frame) pair is one sample, so drawing samples uniformly draws
 (the assignment's pool idea) while frames come from the memory-mapped cache: memory stays bounded whatever the size
 of the data set. Training crops a window of the stack (the network is fully convolutional), centred near the ball
 most of the time so that positives are not starved, and then augments the crop.
-
-Stacks whose ball stands still (in the server's hand, at the apex of a toss, rolling out on the court) can be drawn
-more often than the others (``still_weight``): the frame differences show nothing there, the network has to find
-the ball by its look alone, and such frames are few (about one visible ball in ten on the synthetic games) but hold
-most of the misses of a network trained on uniform draws.
 """
 from __future__ import annotations
 
@@ -24,7 +19,6 @@ from data_prep.clips import Clip, check_stack_length
 from data_prep.frame_cache import FrameCache
 
 HEATMAP_STRIDE = 4  # must match model.proposal.STRIDE (data_prep does not import model/)
-STILL_PX = 2.0  # a ball that moves less than this many full-resolution pixels a frame is "still"
 
 
 @dataclass(frozen=True)
@@ -71,13 +65,11 @@ class ProposalStacks(Dataset):
 
     Item: frames (t, 3, h, w) float in [0, 1]; heat (t, h/4, w/4); offset (t, 2); cell (t, 2); has_ball (t,);
     weight (t,) (``occluded_weight`` for code 3 balls, 1 otherwise); index (2,) = (clip, first frame).
-    ``draw_weights`` (len,): relative probability of drawing each item, ``still_weight`` for the stacks of
-    :func:`still_stacks`, 1 for the others.
     """
 
     def __init__(self, clips: list[Clip], spec: StackSpec, cache: FrameCache, transform=None,
                  crop: tuple[int, int] | None = None, ball_crop_prob: float = 0.8, occluded_weight: float = 1.0,
-                 reverse_prob: float = 0.0, heat_sigma: float = 1.0, still_weight: float = 1.0, seed: int = 0):
+                 reverse_prob: float = 0.0, heat_sigma: float = 1.0, seed: int = 0):
         assert crop is None or (crop[0] % 16 == 0 and crop[1] % 16 == 0), "crop (w, h) must be multiples of 16"
         for clip in clips:
             check_stack_length(clip, spec.frames)
@@ -89,7 +81,6 @@ class ProposalStacks(Dataset):
         self.frames = [cache.frames(clip, spec.size) for clip in clips]  # memory maps: opening costs nothing
         self.labels = [clip.labels.scaled((spec.width / clip.size[0], spec.height / clip.size[1]))
                        for clip in clips]
-        self.draw_weights = np.where(still_stacks(clips, self.index, spec.frames), still_weight, 1.0)
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -135,20 +126,6 @@ class ProposalStacks(Dataset):
         xy = xy - [x0, y0]
         present = present & (xy[:, 0] >= 0) & (xy[:, 0] <= cw - 1) & (xy[:, 1] >= 0) & (xy[:, 1] <= ch - 1)
         return frames, np.where(present[:, None], xy, -1.0), present
-
-
-def still_stacks(clips: list[Clip], index: np.ndarray, frames: int) -> np.ndarray:
-    """(len(index),) bool: the stacks ``index`` (rows of (clip, first frame)) whose ball is present in at least two
-    consecutive frames and moves less than ``STILL_PX`` full-resolution pixels between any two of them."""
-    still = []
-    for clip in clips:
-        xy, present = clip.labels.xy, clip.labels.codes > 0
-        both = present[1:] & present[:-1]  # (n - 1,): steps i -> i + 1 with the ball in both frames
-        slow = both & (np.linalg.norm(np.diff(xy, axis=0), axis=1) < STILL_PX)
-        fast = both & ~slow
-        windows = np.lib.stride_tricks.sliding_window_view  # over the frames - 1 steps of each stack
-        still.append(windows(slow, frames - 1).any(axis=1) & ~windows(fast, frames - 1).any(axis=1))
-    return np.array([still[c][t] for c, t in index], dtype=bool)
 
 
 def clip_stacks(n_frames: int, stack: int) -> list[int]:

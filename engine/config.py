@@ -72,8 +72,6 @@ class ProposalConfig(CommonConfig):
     ball_crop_prob: float = 0.8
     reverse_prob: float = 0.5
     occluded_weight: float = 0.5
-    # Draw weight of the stacks whose ball stands still (data_prep.stacks.still_stacks): no motion shows it there.
-    still_weight: float = 1.0
     heat_sigma: float = 1.0
     loss: str = "focal"  # focal | wbce
     offset_weight: float = 1.0

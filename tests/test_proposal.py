@@ -234,28 +234,3 @@ def test_mixed_precision_only_on_cuda_and_only_when_asked():
         assert autocast_dtype(torch.device("cuda"), amp=False) is None
         wanted = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         assert autocast_dtype(torch.device("cuda"), amp=True) == wanted
-
-
-def test_still_stacks_are_those_whose_ball_barely_moves_and_draws_follow_their_weight():
-    from pathlib import Path
-
-    from data_prep.clips import Clip, Labels
-    from data_prep.stacks import STILL_PX, still_stacks
-
-    # frames 0-3 still (in the hand), then a flight, then gone: codes, and x moving by these steps
-    codes = np.array([1, 1, 1, 1, 1, 1, 0, 0])
-    x = np.cumsum([0, 0.5, STILL_PX / 2, 0.2, 30, 30, 0, 0]) + 100.0
-    xy = np.where(codes[:, None] > 0, np.stack([x, np.full(8, 50.0)], axis=1), -1.0)
-    clip = Clip(1, 1, Path("clip"), tuple(Path(f"{i:04d}.jpg") for i in range(8)), Labels(codes, xy, -np.ones(8, int)),
-                (1280, 720))
-    index = np.array([(0, t) for t in range(6)])
-    # a stack of 3 is still when no step within it moves STILL_PX or more and at least one step has the ball twice
-    np.testing.assert_array_equal(still_stacks([clip], index, 3), [True, True, False, False, False, False])
-
-    weights = np.array([3.0, 3.0, 1.0, 1.0, 1.0, 1.0])
-    dataset = type("Weighted", (), {"draw_weights": weights, "__len__": lambda self: 6})()
-    drawn = np.array(list(train.draws(dataset, 60_000, torch.Generator().manual_seed(0))))
-    share = np.isin(drawn, [0, 1]).mean()
-    assert abs(share - 6 / 10) < 0.01, share  # 2 items of weight 3 among 4 of weight 1
-    uniform = type("Uniform", (), {"draw_weights": np.ones(6), "__len__": lambda self: 6})()
-    assert isinstance(train.draws(uniform, 10, torch.Generator()), torch.utils.data.RandomSampler)
