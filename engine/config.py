@@ -72,7 +72,7 @@ class ProposalConfig(CommonConfig):
     ball_crop_prob: float = 0.8
     reverse_prob: float = 0.5
     occluded_weight: float = 0.5
-    heat_sigma: float = 1.0
+    heat_sigma: float = 1.0  # of the Gaussian target, in heatmap cells; 0.7 found fewer balls (README: run R)
     loss: str = "focal"  # focal | wbce
     offset_weight: float = 1.0
     offset_reach: int = 1  # the offset is trained at cells up to this far from the ball's, each pointing at it
