@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import struct
+import time
 from pathlib import Path
 
 import cv2
@@ -21,11 +22,29 @@ from evaluation.predictions import Track, write_track
 BLOCK, HEADER = 32768, 7  # the .wandb file is a LevelDB-style log: 32 KiB blocks, 7-byte record headers
 
 
-def wandb_records(run_dir: Path) -> dict[str, list]:
-    """Every record of the run's ``wandb/offline-run-*/run-*.wandb``, by record type."""
-    from wandb.proto import wandb_internal_pb2
+def wandb_records(run_dir: Path, wait_s: float = 20.0) -> dict[str, list]:
+    """Every record of the run's ``wandb/offline-run-*/run-*.wandb``, by record type.
+
+    W&B's service process writes the file. Once in many CI runs a record could not be parsed, most likely because
+    the service was still flushing it after ``finish()`` had returned, so an unreadable file is read again for up
+    to ``wait_s`` before the error is raised.
+    """
+    from google.protobuf.message import DecodeError
 
     (path,) = run_dir.glob("wandb/offline-run-*/run-*.wandb")
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return parse_wandb_log(path)
+        except DecodeError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def parse_wandb_log(path: Path) -> dict[str, list]:
+    from wandb.proto import wandb_internal_pb2
+
     data, pos, pending, out = path.read_bytes(), HEADER, b"", {}
     assert data[:4] == b":W&B", f"{path} is not a W&B transaction log"
     while pos + HEADER <= len(data):
