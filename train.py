@@ -97,17 +97,18 @@ def main(argv=None) -> dict:
     model = parts.model.to(device)
     if processes.world > 1:
         model = distributed.sync_batchnorm(model, device)
+    amp_dtype = autocast_dtype(device, cfg.amp)  # depends on the machine, so the config records what it chose
     config = {**config_to_dict(cfg), "stage": stage_name, "git": git_commit(), "data_root": parts.data_root,
+              "precision": str(amp_dtype or torch.float32).removeprefix("torch."),
               **parts.provenance, **({"world_size": processes.world} if processes.world > 1 else {})}
     if main_rank:
         (run_dir / "config.json").write_text(json.dumps(config, indent=1))
-    log.info("stage %s -> %s on %s (%d training samples, %.2fM parameters)", stage_name, run_dir, device,
-             len(parts.train_set), sum(p.numel() for p in model.parameters()) / 1e6)
+    log.info("stage %s -> %s on %s, %s (%d training samples, %.2fM parameters)", stage_name, run_dir, device,
+             config["precision"], len(parts.train_set), sum(p.numel() for p in model.parameters()) / 1e6)
 
     start_epoch, step, best, planned = 0, 0, float("-inf"), cfg.epochs  # planned: epochs the LR schedule spans
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = warmup_cosine(optimizer, cfg.warmup_steps, lambda: planned * cfg.steps_per_epoch)
-    amp_dtype = autocast_dtype(device, cfg.amp)
     scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
     # The average of the weights is what validation sees and what "model" in a checkpoint holds (inference loads
     # it); the optimised weights travel beside it as "train_model" so that --resume continues them.

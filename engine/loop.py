@@ -34,11 +34,25 @@ def resolve_device(name: str) -> torch.device:
 
 
 def autocast_dtype(device: torch.device, amp: bool) -> torch.dtype | None:
-    """Mixed precision on CUDA only: bfloat16 where the GPU has it (no loss scaling, so no step is skipped), else
-    float16 with a ``GradScaler``; ``None`` = full precision (CPU, or ``amp`` off)."""
-    if not amp or device.type != "cuda":
+    """Mixed precision where the hardware computes in it natively; ``None`` = full precision.
+
+    CUDA: bfloat16 where the GPU has it (no loss scaling, so no step is skipped), else float16 with a
+    ``GradScaler``. CPU: bfloat16 when it has AMX tiles (oneDNN then runs the convolutions on them; a proposal
+    training step took half the time here, README), full precision on other CPUs, where bfloat16 is emulated.
+    """
+    if not amp:
         return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "cpu" and cpu_has_amx():
+        return torch.bfloat16
+    return None
+
+
+def cpu_has_amx() -> bool:
+    """Whether this CPU has AMX tiles (Intel Sapphire Rapids and later); a private torch helper, so asked warily."""
+    probe = getattr(torch.cpu, "_is_amx_tile_supported", None)
+    return bool(probe()) if probe is not None else False
 
 
 def warmup_cosine(optimizer: torch.optim.Optimizer, warmup: int, total: Callable[[], int]

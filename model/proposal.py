@@ -176,6 +176,7 @@ class ProposalLoss(nn.Module):
 
     def forward(self, logits: torch.Tensor, offset: torch.Tensor, targets: dict[str, torch.Tensor]
                 ) -> dict[str, torch.Tensor]:
+        logits, offset = logits.float(), offset.float()  # under CPU autocast log() would run in bfloat16
         heat, has_ball = targets["heat"], targets["has_ball"]
         weight = torch.where(has_ball, targets["weight"], torch.ones_like(targets["weight"]))[..., None, None]
         prob = logits.sigmoid().clamp(1e-4, 1 - 1e-4)

@@ -109,6 +109,7 @@ class RefineLoss(nn.Module):
         self.offset_weight, self.code_weight = offset_weight, code_weight
 
     def forward(self, out: dict[str, torch.Tensor], targets: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        out = {k: v.float() for k, v in out.items()}  # the losses in full precision under autocast
         ball = targets["ball"]
         cls_loss = nn.functional.binary_cross_entropy_with_logits(out["logit"], ball)
         n_pos = ball.sum().clamp(min=1)

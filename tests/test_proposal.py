@@ -7,7 +7,7 @@ import train
 from data_prep.stacks import heatmap_targets
 from engine.checkpoint import load_checkpoint
 from engine.config import ProposalConfig
-from engine.loop import autocast_dtype, epochs_within_budget
+from engine.loop import autocast_dtype, cpu_has_amx, epochs_within_budget
 from model.proposal import STRIDE, ProposalLoss, ProposalNet, cells_to_pixels, extract_candidates
 from tracking.weights import load_proposal
 
@@ -228,9 +228,24 @@ def test_the_temporal_ensemble_averages_each_frame_over_every_stack_that_holds_i
     assert seen == list(range(n))  # every frame once, in order, as soon as its last stack has run
 
 
-def test_mixed_precision_only_on_cuda_and_only_when_asked():
-    assert autocast_dtype(torch.device("cpu"), amp=True) is None
+def test_mixed_precision_where_the_hardware_has_it_and_only_when_asked():
+    assert autocast_dtype(torch.device("cpu"), amp=False) is None
+    assert autocast_dtype(torch.device("cpu"), amp=True) == (torch.bfloat16 if cpu_has_amx() else None)
     if torch.cuda.is_available():
         assert autocast_dtype(torch.device("cuda"), amp=False) is None
         wanted = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         assert autocast_dtype(torch.device("cuda"), amp=True) == wanted
+
+
+def test_loss_is_computed_in_full_precision_from_bfloat16_outputs():
+    """Under CPU autocast the net's outputs are bfloat16; log(1 - p) there would round p = 1e-3 to nothing."""
+    torch.manual_seed(0)
+    logits, offset = torch.randn(2, 3, 8, 8) - 7, torch.rand(2, 3, 2, 8, 8)
+    targets = {"heat": torch.zeros(2, 3, 8, 8), "has_ball": torch.zeros(2, 3, dtype=torch.bool),
+               "weight": torch.ones(2, 3), "offset": torch.zeros(2, 3, 2),
+               "cell": torch.zeros(2, 3, 2, dtype=torch.long)}
+    criterion = ProposalLoss("focal", 1.0, 1)
+    low = criterion(logits.bfloat16(), offset.bfloat16(), targets)
+    full = criterion(logits.bfloat16().float(), offset.bfloat16().float(), targets)
+    assert low["loss"].dtype == torch.float32
+    torch.testing.assert_close(low["loss"], full["loss"])
