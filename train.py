@@ -97,7 +97,7 @@ def main(argv=None) -> dict:
     model = parts.model.to(device)
     if processes.world > 1:
         model = distributed.sync_batchnorm(model, device)
-    amp_dtype = autocast_dtype(device, cfg.amp)  # depends on the machine, so the config records what it chose
+    amp_dtype = autocast_dtype(device, cfg.amp, parts.cpu_bfloat16)  # machine-dependent: the config records it
     config = {**config_to_dict(cfg), "stage": stage_name, "git": git_commit(), "data_root": parts.data_root,
               "precision": str(amp_dtype or torch.float32).removeprefix("torch."),
               **parts.provenance, **({"world_size": processes.world} if processes.world > 1 else {})}

@@ -33,7 +33,7 @@ class CommonConfig:
     workers: int = 0  # DataLoader workers; 0 keeps both CPU cores for the model
     seed: int = 0
     device: str = "auto"  # auto = cuda when present, else cpu
-    amp: bool = True  # mixed precision: CUDA (bfloat16, else float16 + loss scaling), CPUs with AMX (bfloat16)
+    amp: bool = True  # mixed precision on CUDA (bfloat16, else float16 + loss scaling); proposal: also CPUs with AMX
     compile: bool = False  # torch.compile on CUDA
     out: Path | None = None  # run folder; None = runs/<stage>_N
     resume: Path | None = None  # a run folder or last.pt to continue from

@@ -25,6 +25,7 @@ class StageParts:
     validate: Callable[[nn.Module, torch.device], dict]
     data_root: str
     provenance: dict  # extra facts saved in the config (e.g. the proposal the refiner mined with)
+    cpu_bfloat16: bool = False  # train in bfloat16 on a CPU with AMX (see autocast_dtype): only where measured faster
 
 
 def resolve_device(name: str) -> torch.device:
@@ -33,18 +34,19 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def autocast_dtype(device: torch.device, amp: bool) -> torch.dtype | None:
+def autocast_dtype(device: torch.device, amp: bool, cpu: bool = False) -> torch.dtype | None:
     """Mixed precision where the hardware computes in it natively; ``None`` = full precision.
 
     CUDA: bfloat16 where the GPU has it (no loss scaling, so no step is skipped), else float16 with a
-    ``GradScaler``. CPU: bfloat16 when it has AMX tiles (oneDNN then runs the convolutions on them; a proposal
-    training step took half the time here, README), full precision on other CPUs, where bfloat16 is emulated.
+    ``GradScaler``. CPU: bfloat16 only for a stage that asks for it (``cpu``) and a CPU with AMX tiles, where oneDNN
+    runs the convolutions on them: the proposal's training step took half the time there, while the refiner's small
+    transformer took twice as long (README). Other CPUs emulate bfloat16 and stay in full precision.
     """
     if not amp:
         return None
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    if device.type == "cpu" and cpu_has_amx():
+    if device.type == "cpu" and cpu and cpu_has_amx():
         return torch.bfloat16
     return None
 

@@ -43,7 +43,7 @@ def build(cfg: ProposalConfig) -> StageParts:
         return validate_proposal(net, val_clips, spec, cache, cfg.top_k, cfg.score_threshold, device, media=True,
                                  ensemble=cfg.ensemble)
 
-    return StageParts(model, losses, train_set, validate, str(root), {})
+    return StageParts(model, losses, train_set, validate, str(root), {}, cpu_bfloat16=True)
 
 
 def build_model(cfg: ProposalConfig) -> ProposalNet:

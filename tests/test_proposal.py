@@ -229,8 +229,9 @@ def test_the_temporal_ensemble_averages_each_frame_over_every_stack_that_holds_i
 
 
 def test_mixed_precision_where_the_hardware_has_it_and_only_when_asked():
-    assert autocast_dtype(torch.device("cpu"), amp=False) is None
-    assert autocast_dtype(torch.device("cpu"), amp=True) == (torch.bfloat16 if cpu_has_amx() else None)
+    assert autocast_dtype(torch.device("cpu"), amp=True) is None  # a stage must ask for it on the CPU
+    assert autocast_dtype(torch.device("cpu"), amp=False, cpu=True) is None
+    assert autocast_dtype(torch.device("cpu"), amp=True, cpu=True) == (torch.bfloat16 if cpu_has_amx() else None)
     if torch.cuda.is_available():
         assert autocast_dtype(torch.device("cuda"), amp=False) is None
         wanted = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16

@@ -11,12 +11,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 
 import evaluate
 import train
 from data_prep.clips import discover_clips
 from engine.config import ProposalConfig
 from engine.logger import RunLogger, wandb_mode
+from engine.loop import autocast_dtype, resolve_device
 from evaluation.predictions import Track, write_track
 
 BLOCK, HEADER = 32768, 7  # the .wandb file is a LevelDB-style log: 32 KiB blocks, 7-byte record headers
@@ -109,6 +111,14 @@ def test_offline_run_holds_config_tags_and_group(offline_run, ball_data):
     assert config["stage"] == "proposal" and config["lr"] == ProposalConfig.lr and config["width"] == 160
     assert run.run_group == "proposal" and run.job_type == "proposal" and run.display_name == "proposal"
     assert set(run.tags) == {ball_data.name, saved["git"]}
+
+
+def test_config_records_the_precision_each_stage_trained_in(tiny_runs):
+    """On a CPU, bfloat16 only for the proposal and only with AMX: measured faster there, slower for the refiner."""
+    for stage, asks in (("proposal", True), ("refine", False)):
+        saved = json.loads((tiny_runs[stage].parent / "config.json").read_text())
+        wanted = autocast_dtype(resolve_device(saved["device"]), saved["amp"], cpu=asks) or torch.float32
+        assert saved["precision"] == str(wanted).removeprefix("torch.")
 
 
 def test_offline_run_holds_losses_validation_and_summary(offline_run):
