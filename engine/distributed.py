@@ -251,10 +251,11 @@ class GlobalBatchNorm(nn.BatchNorm2d):
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (b, c, h, w) -> (b, c, h, w)"""
+        """x: (b, c, h, w) -> (b, c, h, w); statistics in float32 whatever x's dtype (bfloat16 under autocast)."""
         if not (self.training and dist.is_initialized() and dist.get_world_size() > 1):
             return super().forward(x)
-        axes, shape = (0, 2, 3), (1, -1, 1, 1)
+        axes, shape, dtype = (0, 2, 3), (1, -1, 1, 1), x.dtype
+        x = x.float()
         count = torch.tensor(float(x.numel() // x.shape[1]), dtype=x.dtype, device=x.device)
         dist.all_reduce(count)
         mean = _SumOverRanks.apply(x.sum(axes)) / count
@@ -269,7 +270,7 @@ class GlobalBatchNorm(nn.BatchNorm2d):
                 factor = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
                 self.running_mean.lerp_(mean, factor)
                 self.running_var.lerp_(var * count / (count - 1), factor)
-        return y
+        return y.to(dtype)
 
 
 def sync_batchnorm(model: nn.Module, device: torch.device) -> nn.Module:
