@@ -24,12 +24,12 @@ from evaluation.predictions import Track, write_track
 BLOCK, HEADER = 32768, 7  # the .wandb file is a LevelDB-style log: 32 KiB blocks, 7-byte record headers
 
 
-def wandb_records(run_dir: Path, wait_s: float = 20.0) -> dict[str, list]:
+def wandb_records(run_dir: Path, wait_s: float = 30.0) -> dict[str, list]:
     """Every record of the run's ``wandb/offline-run-*/run-*.wandb``, by record type.
 
-    W&B's service process writes the file. Once in many CI runs a record could not be parsed, most likely because
-    the service was still flushing it after ``finish()`` had returned, so an unreadable file is read again for up
-    to ``wait_s`` before the error is raised.
+    W&B's service process writes the file and may still be flushing it after ``finish()`` has returned: once a
+    record could not be parsed, once the file held no records yet (CI, stop 21). So the file is read again, for up
+    to ``wait_s``, until it parses and holds the ``exit`` record that ``finish()`` writes last.
     """
     from google.protobuf.message import DecodeError
 
@@ -37,11 +37,15 @@ def wandb_records(run_dir: Path, wait_s: float = 20.0) -> dict[str, list]:
     deadline = time.monotonic() + wait_s
     while True:
         try:
-            return parse_wandb_log(path)
+            records = parse_wandb_log(path)
+            if "exit" in records:
+                return records
         except DecodeError:
             if time.monotonic() > deadline:
                 raise
-            time.sleep(0.2)
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{path} has no exit record after {wait_s:.0f} s: {sorted(records)}")
+        time.sleep(0.2)
 
 
 def parse_wandb_log(path: Path) -> dict[str, list]:
