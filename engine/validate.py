@@ -2,11 +2,13 @@
 
     python -m engine.validate runs/proposal_1/best.pt                       # its own validation games
     python -m engine.validate runs/proposal_1/best.pt --games 1 2 --ensemble  # temporal ensemble, test games
+    python -m engine.validate runs/proposal_1/best.pt --games 1 2 --peak-radius 1  # another candidate suppression
     python -m engine.validate runs/refine_1/best.pt --data ROOT --games 26 27 28
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 from pathlib import Path
@@ -34,6 +36,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--ensemble", action=argparse.BooleanOptionalAction, default=None,
                         help="proposal: average each frame over every stack that holds it (3x the compute); "
                              "default: as the checkpoint was validated in training")
+    parser.add_argument("--peak-radius", type=float,
+                        help="proposal: suppress candidates within this many heatmap cells of a better one, after "
+                             "their offsets (0 = 3x3 max-pool on the cells); default: the checkpoint's own")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     payload = read_payload(args.checkpoint)
@@ -44,6 +49,8 @@ def main(argv=None) -> dict:
     cache, device = FrameCache(Path(config["cache"])), resolve_device(args.device)
     if payload["stage"] == "proposal":
         stage = load_proposal(args.checkpoint, device)
+        if args.peak_radius is not None:
+            stage.model.args = dataclasses.replace(stage.model.args, peak_radius=args.peak_radius)
         spec = StackSpec(config["frames"], config["width"], config["height"])
         ensemble = config.get("ensemble", False) if args.ensemble is None else args.ensemble
         metrics = validate_proposal(stage.model, clips, spec, cache, config["top_k"], stage.threshold, device,

@@ -36,7 +36,7 @@ STRIDE = 4
 
 @dataclass(frozen=True)
 class ProposalNetArgs:
-    """Everything needed to rebuild the network from a checkpoint."""
+    """Everything needed to rebuild the network from a checkpoint and to read its output."""
 
     frames: int = 3
     widths: tuple[int, ...] = (16, 32, 64, 96)  # stem (stride 2), then strides 4, 8, 16
@@ -44,6 +44,9 @@ class ProposalNetArgs:
     offset_reach: int = 0  # cells around the ball whose offset points at it; 0 = its own cell only (older weights)
     backbone: str = "compact"  # "compact" (this module's encoder) or a timm model name (features at strides 4-16)
     signed_diffs: bool = False  # keep the sign of the frame differences (False = |difference|, older weights)
+    # Candidates: no two within this many cells, after their sub-cell offsets (0 = CenterNet's 3x3 max-pool on the
+    # cell grid, which the older weights' refiners and decoders were fitted to); see :func:`extract_candidates`.
+    peak_radius: float = 0.0
 
 
 def conv_bn(cin: int, cout: int, stride: int = 1, kernel: int = 3) -> nn.Sequential:
@@ -55,10 +58,11 @@ class ProposalNet(nn.Module):
     """Heatmap + offset for each of ``frames`` stacked frames."""
 
     def __init__(self, *, frames: int = 3, widths: tuple[int, ...] = (16, 32, 64, 96), diffs: bool = True,
-                 offset_reach: int = 0, backbone: str = "compact", signed_diffs: bool = False):
+                 offset_reach: int = 0, backbone: str = "compact", signed_diffs: bool = False,
+                 peak_radius: float = 0.0):
         super().__init__()
         assert len(widths) == 4, "widths are (stem, stride 4, stride 8, stride 16)"
-        self.args = ProposalNetArgs(frames, tuple(widths), diffs, offset_reach, backbone, signed_diffs)
+        self.args = ProposalNetArgs(frames, tuple(widths), diffs, offset_reach, backbone, signed_diffs, peak_radius)
         self.frames = frames
         c0, c1, c2, c3 = widths
         cin = 3 * frames + (frames - 1 if diffs else 0)
@@ -129,23 +133,41 @@ def build_proposal(args: ProposalNetArgs | dict) -> ProposalNet:
 
 
 @torch.no_grad()
-def extract_candidates(logits: torch.Tensor, offset: torch.Tensor, k: int, nms_kernel: int = 3
+def extract_candidates(logits: torch.Tensor, offset: torch.Tensor, k: int, radius: float = 1.0, pool: int = 64
                        ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Top-``k`` local maxima per heatmap with sub-cell positions.
+    """Top-``k`` candidates per heatmap at sub-cell positions, no two within ``radius`` cells of each other.
 
     logits (n, h, w), offset (n, 2, h, w) -> xy (n, k, 2) in input pixels, score (n, k) in [0, 1].
-    Cell (row, col) with offset (dx, dy) is the point (col + dx, row + dy) in cell units. A peak is a cell equal
-    to the max of its ``nms_kernel`` neighbourhood (CenterNet's max-pool NMS).
+    Cell (row, col) with offset (dx, dy) proposes the point (col + dx, row + dy) in cell units, scored by its
+    probability. Among the points of the ``pool`` most probable cells the best is kept and every point within
+    ``radius`` cells of it dropped, ``k`` times: non-maximum suppression between offset-refined points, not on the
+    cell grid. The cells around a ball are trained to point at it (``offset_reach``), so they fall onto one
+    candidate, while a ball one cell from a brighter distractor (a white letter on an advertising board) keeps its
+    own, which CenterNet's 3x3 max-pool over cells suppresses (README: candidate extraction). One cell is 8
+    full-resolution px at the default 640-wide input, the metric's tolerance. Picks after the pool is used up
+    score 0. ``radius`` 0: the 3x3 max-pool, for the older weights.
     """
     n, h, w = logits.shape
     prob = logits.sigmoid()
-    pooled = F.max_pool2d(prob[:, None], nms_kernel, stride=1, padding=nms_kernel // 2)[:, 0]
-    peaks = torch.where(prob == pooled, prob, torch.zeros_like(prob))
-    score, index = rearrange(peaks, "n h w -> n (h w)").topk(min(k, h * w), dim=1)
+    if radius <= 0:
+        pooled = F.max_pool2d(prob[:, None], 3, stride=1, padding=1)[:, 0]
+        prob = torch.where(prob == pooled, prob, torch.zeros_like(prob))
+        pool = k
+    prob, index = rearrange(prob, "n h w -> n (h w)").topk(min(pool, h * w), dim=1)  # (n, m)
     row, col = index // w, index % w
     flat_offset = rearrange(offset, "n two h w -> n (h w) two")
-    sub = torch.gather(flat_offset, 1, index[..., None].expand(-1, -1, 2))  # (n, k, 2) as (dx, dy) in cells
-    return cells_to_pixels(torch.stack([col, row], dim=-1).float() + sub), score
+    sub = torch.gather(flat_offset, 1, index[..., None].expand(-1, -1, 2))  # (n, m, 2) as (dx, dy) in cells
+    points = torch.stack([col, row], dim=-1).float() + sub  # (n, m, 2) in cells
+    if radius <= 0:
+        return cells_to_pixels(points), prob
+    alive, frames = prob.clone(), torch.arange(n)
+    xy, score = [], []
+    for _ in range(k):
+        best = alive.argmax(dim=1)
+        xy.append(points[frames, best])
+        score.append(alive[frames, best].clamp(min=0))
+        alive = alive.masked_fill((points - xy[-1][:, None]).norm(dim=-1) <= radius, -1.0)
+    return cells_to_pixels(torch.stack(xy, dim=1)), torch.stack(score, dim=1)
 
 
 def pixels_to_cells(xy: torch.Tensor) -> torch.Tensor:

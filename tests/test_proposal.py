@@ -1,4 +1,6 @@
 """Stage 1: shapes, candidate extraction with sub-cell precision, learning on a tiny batch, train/resume."""
+from dataclasses import asdict
+
 import numpy as np
 import pytest
 import torch
@@ -8,7 +10,8 @@ from data_prep.stacks import heatmap_targets
 from engine.checkpoint import load_checkpoint
 from engine.config import ProposalConfig
 from engine.loop import autocast_dtype, cpu_has_amx, epochs_within_budget
-from model.proposal import STRIDE, ProposalLoss, ProposalNet, cells_to_pixels, extract_candidates
+from model.proposal import (STRIDE, ProposalLoss, ProposalNet, ProposalNetArgs, build_proposal, cells_to_pixels,
+                            extract_candidates)
 from tracking.weights import load_proposal
 
 
@@ -61,15 +64,49 @@ def test_input_channels_are_each_frames_colours_then_the_differences_laid_out_ch
 def test_candidates_recover_known_peaks_to_subpixel():
     logits = torch.full((1, 24, 40), -9.0)
     offset = torch.zeros(1, 2, 24, 40)
-    peaks = [((7, 5), (0.25, 0.75), 4.0), ((30, 18), (0.5, 0.1), 2.0), ((8, 5), (0.0, 0.0), 1.0)]  # third: NMS'd
+    peaks = [((7, 5), (0.25, 0.75), 4.0), ((30, 18), (0.5, 0.1), 2.0)]
     for (col, row), (dx, dy), value in peaks:
         logits[0, row, col] = value
         offset[0, :, row, col] = torch.tensor([dx, dy])
+    for dc, dr in ((1, 0), (0, 1), (1, 1)):  # weaker neighbours pointing at the first peak's point: no candidates
+        logits[0, 5 + dr, 7 + dc] = 3.0
+        offset[0, :, 5 + dr, 7 + dc] = torch.tensor([0.25 - dc, 0.75 - dr])
     xy, score = extract_candidates(logits, offset, k=3)
     expected = cells_to_pixels(torch.tensor([[7.25, 5.75], [30.5, 18.1]]))
     torch.testing.assert_close(xy[0, :2], expected)
     assert score[0, 0] == pytest.approx(torch.sigmoid(torch.tensor(4.0)).item())
-    assert score[0, 2] < 0.01  # the neighbour of the strongest peak is suppressed, the next pick is background
+    assert score[0, 2] < 0.01  # the third pick is background
+
+
+def test_a_weaker_peak_one_cell_from_a_brighter_one_keeps_its_candidate():
+    logits = torch.full((1, 24, 40), -9.0)
+    offset = torch.full((1, 2, 24, 40), 0.5)  # every cell points at its own centre
+    logits[0, 10, 20], logits[0, 10, 21] = 3.0, 1.0  # a bright distractor and, in the next cell, a faint ball
+    offset[0, 0, 10, 21] = 0.8  # 1.3 cells (10 full-res px at 640 wide) from the distractor's point
+    xy, score = extract_candidates(logits, offset, k=2)
+    torch.testing.assert_close(xy[0], cells_to_pixels(torch.tensor([[20.5, 10.5], [21.8, 10.5]])))
+    assert score[0, 1] == pytest.approx(torch.sigmoid(torch.tensor(1.0)).item())
+    assert extract_candidates(logits, offset, k=2, radius=1.5)[1][0, 1] < 0.01  # a wider radius merges them
+
+
+def test_radius_zero_is_the_max_pool_of_the_older_weights_which_they_load_with():
+    logits = torch.full((1, 24, 40), -9.0)
+    offset = torch.full((1, 2, 24, 40), 0.5)
+    logits[0, 10, 20], logits[0, 10, 21], logits[0, 3, 5] = 3.0, 1.0, 0.0
+    offset[0, 0, 10, 21] = 0.8
+    xy, score = extract_candidates(logits, offset, k=3, radius=0)  # the faint ball next to the distractor is lost
+    torch.testing.assert_close(xy[0, :2], cells_to_pixels(torch.tensor([[20.5, 10.5], [5.5, 3.5]])))
+    assert score[0, 2] < 0.01
+    old = {k: v for k, v in asdict(ProposalNet(frames=3).args).items() if k != "peak_radius"}
+    assert build_proposal(old).args.peak_radius == 0
+
+
+def test_no_two_candidates_are_within_the_radius():
+    torch.manual_seed(0)
+    logits, offset = torch.randn(6, 24, 40) * 3, torch.rand(6, 2, 24, 40) * 3 - 1
+    xy, score = extract_candidates(logits, offset, k=8, radius=1.0)
+    gaps = torch.cdist(xy, xy) + torch.eye(8) * 1e9  # input pixels; a cell is STRIDE of them
+    assert (gaps > STRIDE).all() and (score[:, :-1] >= score[:, 1:]).all()
 
 
 def test_targets_and_candidates_round_trip():
@@ -176,7 +213,7 @@ def test_a_time_budget_fits_the_learning_rate_schedule_to_the_epochs_that_fit(ba
 class PeakNet(torch.nn.Module):
     """Stands in for ProposalNet: one known peak per frame at cell (col 20, row 10) + (0.5, 0.25)."""
 
-    frames = 3
+    frames, args = 3, ProposalNetArgs(peak_radius=1.0)
 
     def forward(self, x):
         b, t, _, height, width = x.shape
@@ -201,7 +238,7 @@ class PlaceNet(torch.nn.Module):
     """Heatmap probability = (place of the frame in its stack + 1) / 4 everywhere; offset = the first frame of the
     stack (in x) and the place (in y), so each frame's mean over its stacks is known."""
 
-    frames = 3
+    frames, args = 3, ProposalNetArgs(peak_radius=1.0)
 
     def forward(self, x):
         b, t, _, height, width = x.shape

@@ -109,7 +109,7 @@ def propose_clip(model: ProposalNet, frames, full_size: tuple[int, int], k: int 
     xy, score = np.zeros((n, k, 2)), np.zeros((n, k))
     maps = [None] * n if keep_maps else None
     for indices, logits, offset in propose_stacks(model, frames, batch, device, ensemble):
-        cxy, cscore = extract_candidates(logits, offset, k)
+        cxy, cscore = extract_candidates(logits, offset, k, model.args.peak_radius)
         xy[indices] = scale_points(cxy.numpy(), factor)
         score[indices] = cscore.numpy()
         if keep_maps:
