@@ -107,6 +107,7 @@ def main(argv=None) -> dict:
              config["precision"], len(parts.train_set), sum(p.numel() for p in model.parameters()) / 1e6)
 
     start_epoch, step, best, planned = 0, 0, float("-inf"), cfg.epochs  # planned: epochs the LR schedule spans
+    metrics = {}  # the last validation's figures
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = warmup_cosine(optimizer, cfg.warmup_steps, lambda: planned * cfg.steps_per_epoch)
     scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
@@ -125,7 +126,9 @@ def main(argv=None) -> dict:
             scaler.load_state_dict(resume["scaler"])
         start_epoch, step, best = resume["epoch"] + 1, resume["step"], resume["best"]
         planned = resume.get("planned_epochs", cfg.epochs) if "epochs" not in given else cfg.epochs
-        log.info("resumed from epoch %d (step %d, best %.4f)", resume["epoch"], step, best)
+        metrics = resume.get("metrics", {})  # a finished run resumed trains nothing: its summary keeps them
+        log.info("resumed from epoch %d (step %d, best %.4f)%s", resume["epoch"], step, best,
+                 "" if start_epoch < planned else f": all {planned} planned epochs are done, nothing to train")
     step_model = processes.wrap(model)  # DDP over the processes; the model itself with one
     step_model = torch.compile(step_model) if cfg.compile and device.type == "cuda" else step_model
     losses = distributed.global_batch_losses(parts.losses, processes)
@@ -133,7 +136,7 @@ def main(argv=None) -> dict:
     logger = (RunLogger(run_dir, config, stage_name, cfg.wandb,
                         tags=["synthetic" if cfg.data is None else Path(cfg.data).name, config["git"]])
               if main_rank else distributed.NullLogger())
-    started, metrics = time.time(), {}
+    started = time.time()
 
     def on_step(values: dict) -> None:
         nonlocal step

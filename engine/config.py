@@ -79,7 +79,7 @@ class ProposalConfig(CommonConfig):
     signed_diffs: bool = True  # frame differences keep their sign: where the ball arrived vs where it left
     backbone: str = "compact"  # or a timm features_only model, e.g. mobilenetv3_small_100 (random init)
     # Candidates are at least this many heatmap cells apart after their sub-cell offsets (0 = 3x3 max-pool on the
-    # cells): 1 found more balls among 5 candidates on every held-out set (README: candidate extraction).
+    # cells): 1 found at least as many balls among 5 candidates on every held-out set (README: design choices).
     peak_radius: float = 1.0
     top_k: int = 5  # candidates per frame scored in validation (recall@K)
     score_threshold: float = 0.5  # top-1 presence threshold in validation

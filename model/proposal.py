@@ -143,7 +143,7 @@ def extract_candidates(logits: torch.Tensor, offset: torch.Tensor, k: int, radiu
     ``radius`` cells of it dropped, ``k`` times: non-maximum suppression between offset-refined points, not on the
     cell grid. The cells around a ball are trained to point at it (``offset_reach``), so they fall onto one
     candidate, while a ball one cell from a brighter distractor (a white letter on an advertising board) keeps its
-    own, which CenterNet's 3x3 max-pool over cells suppresses (README: candidate extraction). One cell is 8
+    own, which CenterNet's 3x3 max-pool over cells suppresses (README: design choices). One cell is 8
     full-resolution px at the default 640-wide input, the metric's tolerance. Picks after the pool is used up
     score 0. ``radius`` 0: the 3x3 max-pool, for the older weights.
     """

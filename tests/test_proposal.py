@@ -1,4 +1,5 @@
 """Stage 1: shapes, candidate extraction with sub-cell precision, learning on a tiny batch, train/resume."""
+import json
 from dataclasses import asdict
 
 import numpy as np
@@ -191,6 +192,9 @@ def test_train_checkpoint_and_resume_match_an_uninterrupted_run(ball_data, tmp_p
             torch.testing.assert_close(tensor, b[key][name], msg=f"{key}.{name}")
     assert not torch.equal(a["model"]["heat.weight"], a["train_model"]["heat.weight"])
     assert straight["score"] == pytest.approx(resumed["score"])
+    again = train.main(["--stage", "proposal", "--resume", str(tmp_path / "a")])  # finished: nothing to train
+    assert again["score"] == straight["score"] and load_checkpoint(tmp_path / "a" / "last.pt")["step"] == 6
+    assert json.loads((tmp_path / "a" / "summary.json").read_text())["last_score"] == straight["score"]
     stage = load_proposal(tmp_path / "a" / "best.pt")  # rebuilt from the checkpoint alone
     assert stage.spec.size == (160, 96) and 0 < stage.threshold < 1
 
