@@ -41,7 +41,8 @@ from engine.config import (
     git_commit,
 )
 from engine.logger import RunLogger
-from engine.loop import autocast_dtype, epochs_within_budget, train_one_epoch, warmup_cosine
+from engine.loop import (PLANNING_EPOCHS, autocast_dtype, budget_pace, epochs_within_budget, train_one_epoch,
+                         warmup_cosine)
 from engine.runs import next_run_dir
 
 # stage name -> (config dataclass, module providing build(cfg) and model_args(model))
@@ -136,7 +137,9 @@ def main(argv=None) -> dict:
     logger = (RunLogger(run_dir, config, stage_name, cfg.wandb,
                         tags=["synthetic" if cfg.data is None else Path(cfg.data).name, config["git"]])
               if main_rank else distributed.NullLogger())
-    started = time.time()
+    started, epoch_minutes = time.time(), []  # epoch_minutes: of each epoch after the first this process trained
+    # A time budget plans the schedule in a run's first epochs; a run resumed after that keeps its saved plan.
+    planning = bool(cfg.max_minutes) and (resume is None or resume["epoch"] == 0)
 
     def on_step(values: dict) -> None:
         nonlocal step
@@ -163,12 +166,14 @@ def main(argv=None) -> dict:
             improved = metrics["score"] > best
             best = max(best, metrics["score"])
             minutes = (time.time() - started) / 60
-            if cfg.max_minutes and epoch == 1 and planned == cfg.epochs:
+            if epoch >= 1:
+                epoch_minutes.append((time.time() - epoch_started) / 60)
+            if planning and 1 <= epoch <= PLANNING_EPOCHS:
                 # Machines differ in speed: rather than be cut off mid-schedule by the budget, fit the schedule to
-                # the epochs that the budget allows at the second epoch's pace (the first one warms caches).
-                planned = epochs_within_budget(cfg.epochs, epoch + 1, minutes, (time.time() - epoch_started) / 60,
-                                               cfg.max_minutes)
-                if planned < cfg.epochs:
+                # the epochs that the budget allows at this machine's pace, revised over the first few epochs.
+                before, planned = planned, epochs_within_budget(cfg.epochs, epoch + 1, minutes,
+                                                                budget_pace(epoch_minutes), cfg.max_minutes)
+                if planned != before:
                     log.info("%d of %d epochs fit the %.0f min budget at this machine's pace: the learning rate "
                              "schedule now ends after epoch %d", planned, cfg.epochs, cfg.max_minutes, planned - 1)
             logger.log({**{f"train/{k}_epoch": v for k, v in train_stats.items()},

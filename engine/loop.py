@@ -73,6 +73,17 @@ def warmup_cosine(optimizer: torch.optim.Optimizer, warmup: int, total: Callable
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
+PLANNING_EPOCHS = 3  # a time budget's plan is made after epoch 1 and revised after epochs 2 and 3
+
+
+def budget_pace(epoch_minutes: list[float]) -> float:
+    """Minutes per epoch to plan a time budget with: the median of the epochs timed so far (not the first of a run,
+    which warms caches). One epoch slowed by another job on the machine then no longer shortens the plan: a default
+    proposal run of 2026-12-01 planned 18 epochs from one such epoch where 30 fitted (README)."""
+    paced = sorted(epoch_minutes)
+    return (paced[(len(paced) - 1) // 2] + paced[len(paced) // 2]) / 2
+
+
 def epochs_within_budget(epochs: int, done: int, minutes: float, epoch_minutes: float, budget: float) -> int:
     """How many epochs in all a run can do: at most ``epochs``, at least the ``done`` ones, and as many more as
     fit the ``budget - minutes`` left at ``epoch_minutes`` each."""

@@ -10,7 +10,7 @@ import train
 from data_prep.stacks import heatmap_targets
 from engine.checkpoint import load_checkpoint
 from engine.config import ProposalConfig
-from engine.loop import autocast_dtype, cpu_has_amx, epochs_within_budget
+from engine.loop import autocast_dtype, budget_pace, cpu_has_amx, epochs_within_budget
 from model.proposal import (STRIDE, ProposalLoss, ProposalNet, ProposalNetArgs, build_proposal, cells_to_pixels,
                             extract_candidates)
 from tracking.weights import load_proposal
@@ -203,6 +203,12 @@ def test_epochs_within_budget():
     assert epochs_within_budget(20, 2, 5.0, 2.4, 28.0) == 11  # a slow machine: 9 more epochs of 2.4 min fit
     assert epochs_within_budget(20, 2, 2.0, 1.0, 28.0) == 20  # a fast one keeps every epoch configured
     assert epochs_within_budget(20, 2, 29.0, 2.4, 28.0) == 2  # the budget is spent: stop after the done ones
+
+
+def test_one_slow_epoch_does_not_shorten_the_budget_plan():
+    assert budget_pace([1.6]) == 1.6  # after epoch 1, slowed by another job beside it
+    assert budget_pace([1.6, 1.0]) == 1.3 and budget_pace([1.6, 1.0, 1.0]) == 1.0  # revised after epochs 2 and 3
+    assert epochs_within_budget(40, 4, 4.8, budget_pace([1.6, 1.0, 1.0]), 28.0) == 27
 
 
 def test_a_time_budget_fits_the_learning_rate_schedule_to_the_epochs_that_fit(ball_data, tmp_path, monkeypatch):
