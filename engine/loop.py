@@ -77,9 +77,10 @@ PLANNING_EPOCHS = 3  # a time budget's plan is made after epoch 1 and revised af
 
 
 def budget_pace(epoch_minutes: list[float]) -> float:
-    """Minutes per epoch to plan a time budget with: the median of the epochs timed so far (not the first of a run,
-    which warms caches). One epoch slowed by another job on the machine then no longer shortens the plan: a default
-    proposal run of 2026-12-01 planned 18 epochs from one such epoch where 30 fitted (README)."""
+    """Minutes per epoch to plan a time budget with: the median of the epochs timed so far (the caller leaves out a
+    run's first, which warms caches). One epoch slowed by another job on the machine then no longer shortens the
+    plan: a default proposal run of 2026-12-01 planned 18 epochs from one such epoch where about 27 fitted (README:
+    run Y)."""
     paced = sorted(epoch_minutes)
     return (paced[(len(paced) - 1) // 2] + paced[len(paced) // 2]) / 2
 
