@@ -6,6 +6,7 @@ returning a dict whose ``loss`` entry is optimised.
 from __future__ import annotations
 
 import math
+import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -81,8 +82,7 @@ def budget_pace(epoch_minutes: list[float]) -> float:
     run's first, which warms caches). One epoch slowed by another job on the machine then no longer shortens the
     plan: a default proposal run of 2026-12-01 planned 18 epochs from one such epoch where about 27 fitted (README:
     run Y)."""
-    paced = sorted(epoch_minutes)
-    return (paced[(len(paced) - 1) // 2] + paced[len(paced) // 2]) / 2
+    return statistics.median(epoch_minutes)
 
 
 def epochs_within_budget(epochs: int, done: int, minutes: float, epoch_minutes: float, budget: float) -> int:
