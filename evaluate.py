@@ -23,6 +23,7 @@ from data_prep.embedded import EMBEDDED, ensure_embedded
 from engine.config import git_commit
 from engine.logger import RunLogger
 from engine.runs import next_run_dir
+from evaluation.breakdown import breakdown_scalars
 from evaluation.metrics import DEFAULT_TOLERANCE_PX
 from evaluation.predictions import Track, prediction_path, read_track
 from evaluation.report import score_tables, score_tracks
@@ -80,7 +81,8 @@ def main(argv=None) -> float:
         ordered = [tracks[clip.name] for clip in clips]
         logger.media({"tables": score_tables(clips, ordered, report.clips),
                       "videos": [OverlayClip(clips[0], ordered[0])]}, step=0, prefix="eval")
-        logger.log({f"eval/{k}": v for k, v in report.summary().items()}, step=0)
+        logger.log({f"eval/{k}": v for k, v in {**report.summary(), **breakdown_scalars(report.breakdown)}.items()},
+                   step=0)
         logger.summary({**report.summary(), "run_dir": str(out)})
     finally:
         logger.finish()

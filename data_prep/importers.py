@@ -6,6 +6,8 @@ Usage::
                                              [--blank-visible {absent,error}] [--overwrite]
     python -m data_prep.importers tracknetv3 SRC --out ROOT [--game G] [--first-clip C] [--clips-per-game N]
                                              [--rallies ID [ID ...]] [--max-frames N] [--truncate] [--overwrite]
+    python -m data_prep.importers labelled-video SRC --out ROOT [--game G] [--clip C] [--labels CSV]
+                                             [--max-frames N] [--overwrite]
     python -m data_prep.importers video      SRC --out ROOT [--game G] [--clip C] [--max-frames N] [--copy]
                                              [--overwrite]
 
@@ -24,6 +26,13 @@ Kinds:
   undoes TrackNetV3's own normalisation (pixel / size) exactly, so no half-pixel shift is applied.
   The csv must have exactly as many rows as the video decodes frames; ``--truncate`` instead keeps the common length
   (with a warning). ``--max-frames N`` keeps the first N frames of each rally.
+* ``labelled-video``: a video (any format OpenCV reads) with a per-frame csv beside it (``VIDEO.csv``, or
+  ``--labels``) in the assignment's columns: ``frame,visibility,x-coordinate,y-coordinate,status``, as in the real
+  TrackNet clips of ``../shared/data/tennis_labelled``. SRC may be one video or a folder of them; in a folder,
+  ``game{M}_clip{K}`` names are grouped by match M, matches numbered as games from ``--game`` (default 1). Frames
+  with a blank visibility are cut, never relabelled (each labelled run becomes a clip); ``OUT/sources.csv`` records
+  where each clip came from. A csv that does not match its video (row count, frame numbers, a code outside 0..3, a
+  ball off the frame) is refused with its file and line.
 * ``video``: one video file (mp4/avi/mov/mkv) or a folder of numbered frames -> one unlabelled clip (no labels.csv)
   for inference, at the original size.
 
@@ -44,6 +53,7 @@ import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -51,6 +61,7 @@ import numpy as np
 from tqdm import tqdm
 
 from data_prep.clips import (
+    CODES,
     LABEL_FILES,
     DataError,
     Labels,
@@ -81,13 +92,8 @@ def iter_video_frames(path: Path, max_frames: int | None = None) -> Iterator[np.
     good frame with a warning giving both counts: the frames before it are real, so they are kept.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(path, "video file does not exist")
-    capture = cv2.VideoCapture(str(path))
+    capture = _open_capture(path)
     try:
-        if not capture.isOpened():
-            raise DataError(path, "cannot open video (not a video, truncated before its index, or a codec "
-                                  "OpenCV lacks)")
         listed = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))  # 0 or negative: the container does not say
         count, size = 0, None
         while max_frames is None or count < max_frames:
@@ -107,6 +113,28 @@ def iter_video_frames(path: Path, max_frames: int | None = None) -> Iterator[np.
         if count < expected:
             log.warning("%s: decoding stopped after %d of the %d frames the file lists (truncated or corrupt); "
                         "using the %d good frames", path, count, listed, count)
+    finally:
+        capture.release()
+
+
+def _open_capture(path: Path) -> cv2.VideoCapture:
+    if not path.is_file():
+        raise DataError(path, "video file does not exist")
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        capture.release()
+        raise DataError(path, "cannot open video (not a video, truncated before its index, or a codec OpenCV lacks)")
+    return capture
+
+
+def count_video_frames(path: Path, limit: int | None = None) -> int:
+    """How many frames ``path`` decodes (at most ``limit``), without converting them to RGB."""
+    capture = _open_capture(Path(path))
+    try:
+        count = 0
+        while (limit is None or count < limit) and capture.grab():
+            count += 1
+        return count
     finally:
         capture.release()
 
@@ -390,6 +418,191 @@ def import_tracknetv3(src: Path, out: Path, game: int = 1, *, first_clip: int = 
     return written
 
 
+# ---------------------------------------------------------------------------------------------------- labelled video
+
+LABELLED_VIDEO_HEADER = "frame,visibility,x-coordinate,y-coordinate,status"
+
+
+@dataclass(frozen=True)
+class VideoLabels:
+    """A labelled video's csv, one entry per decoded frame.
+
+    codes:    (n,) int64 in 0..3, -1 where the source leaves the frame unlabelled (blank visibility)
+    xy:       (n, 2) float64 ball centre in the video's pixels, -1 where absent or unlabelled
+    traj:     (n,) int64 trajectory pattern from ``status`` (0 flying, 1 hit, 2 bounce), -1 when blank
+    lines:    (n,) int64 csv line of each frame, for errors that are found later (e.g. against the frame size)
+    """
+
+    codes: np.ndarray
+    xy: np.ndarray
+    traj: np.ndarray
+    lines: np.ndarray
+
+    def segments(self) -> list[tuple[int, int]]:
+        """``[(start, stop), ...]``: the runs of consecutive labelled frames, in order."""
+        labelled = np.concatenate([[False], self.codes >= 0, [False]])
+        edges = np.flatnonzero(labelled[1:] != labelled[:-1])
+        return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2])]
+
+
+def read_video_labels(path: Path) -> VideoLabels:
+    """Parse a labelled video's csv: ``frame,visibility,x-coordinate,y-coordinate[,status]``, one row per frame.
+
+    Frames are numbered 0, 1, 2, ... in order; visibility is 0..3 as in the assignment or blank (frame unlabelled:
+    it is cut out, never guessed); x/y are pixels, blank when visibility is 0. Anything else raises
+    :class:`DataError` with the line.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(path, "label csv does not exist")
+    rows = read_csv_rows(path)
+    if not rows:
+        raise DataError(path, "empty label file", 1)
+    if len(rows[0]) < 4 or rows[0][0].strip().lower() != "frame":
+        raise DataError(path, f"unrecognised header {rows[0]!r}; expected '{LABELLED_VIDEO_HEADER}'", 1)
+    body = [(line, row) for line, row in enumerate(rows[1:], start=2) if any(cell.strip() for cell in row)]
+    if not body:
+        raise DataError(path, "no label rows", 1)
+    n = len(body)
+    codes, xy, traj = np.full(n, -1, np.int64), np.full((n, 2), -1.0), np.full(n, -1, np.int64)
+    for i, (line, row) in enumerate(body):
+        cells = [cell.strip() for cell in row] + [""] * (5 - len(row))
+        if cell_float(path, line, "frame", cells[0]) != i:
+            raise DataError(path, f"frame {cells[0]!r} where {i} was expected (one row per frame, in order)", line)
+        if not cells[1]:
+            continue
+        code = cell_float(path, line, "visibility", cells[1])
+        if code not in CODES:
+            raise DataError(path, f"visibility {cells[1]!r} is not 0, 1, 2 or 3", line)
+        codes[i] = int(code)
+        if cells[4]:
+            status = cell_float(path, line, "status", cells[4])
+            if status not in (0, 1, 2):
+                raise DataError(path, f"status {cells[4]!r} is not 0 (flying), 1 (hit) or 2 (bounce)", line)
+            traj[i] = int(status)
+        if code == 0:
+            continue
+        if not cells[2] or not cells[3]:
+            raise DataError(path, f"blank x/y for a visible ball (visibility {cells[1]})", line)
+        xy[i] = cell_float(path, line, "x", cells[2]), cell_float(path, line, "y", cells[3])
+    return VideoLabels(codes, xy, traj, np.array([line for line, _ in body], np.int64))
+
+
+def _check_on_frame(path: Path, labels: VideoLabels, size: tuple[int, int]) -> None:
+    """Every labelled ball lies on the ``(width, height)`` frame: 0 <= x < width, 0 <= y < height."""
+    width, height = size
+    present = labels.codes > 0
+    off = present & ((labels.xy[:, 0] < 0) | (labels.xy[:, 0] >= width)
+                     | (labels.xy[:, 1] < 0) | (labels.xy[:, 1] >= height))
+    if off.any():
+        i = int(np.flatnonzero(off)[0])
+        raise DataError(path, f"ball at ({labels.xy[i, 0]:g}, {labels.xy[i, 1]:g}) is off the {width}x{height} "
+                              f"frame", int(labels.lines[i]))
+
+
+def labelled_video_sources(src: Path, game: int) -> list[tuple[int, int, Path]]:
+    """``(game, clip, video)`` for a video file or a folder of ``VIDEO.mp4 + VIDEO.csv`` pairs.
+
+    In a folder, videos named ``game{M}_clip{K}`` (the TrackNet naming) are grouped by match M: matches in
+    increasing order become games ``game``, ``game + 1``, ..., their clips numbered 1, 2, ... in order of K. Any other
+    video is a match of its own, after the named ones, in name order.
+    """
+    src = Path(src)
+    if src.is_file():
+        return [(game, 1, src)]
+    if not src.is_dir():
+        raise DataError(src, "labelled video (or folder of them) does not exist")
+    videos = sorted(p for p in src.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+    if not videos:
+        raise DataError(src, f"no videos ({', '.join(VIDEO_SUFFIXES)}) with a csv beside them")
+    named: dict[int, list[tuple[int, Path]]] = {}
+    others = []
+    for video in videos:
+        match = re.fullmatch(r"game(\d+)_clip(\d+)", video.stem, flags=re.IGNORECASE)
+        if match:
+            named.setdefault(int(match.group(1)), []).append((int(match.group(2)), video))
+        else:
+            others.append([(1, video)])
+    groups = [sorted(named[m]) for m in sorted(named)] + others
+    return [(game + g, c, video) for g, group in enumerate(groups) for c, (_, video) in enumerate(group, start=1)]
+
+
+def import_labelled_video(src: Path, out: Path, game: int = 1, clip: int | None = None, *,
+                          labels: Path | None = None, max_frames: int | None = None,
+                          overwrite: bool = False) -> list[Path]:
+    """Import labelled video(s) (``VIDEO.mp4`` + ``VIDEO.csv`` beside it) into the assignment layout.
+
+    ``src`` is one video (to ``game``/``clip``, default clip 1; ``labels`` names its csv when it is not beside it)
+    or a folder of them, numbered as :func:`labelled_video_sources` says. Frames with a blank visibility are cut,
+    never relabelled: each run of labelled frames becomes a clip, so a video with unlabelled frames in its middle
+    gives consecutive clips (``clip``, ``clip + 1``, ...). Each written clip's source video and first frame go to
+    ``OUT/sources.csv``. The csv must hold exactly one row per decoded frame (``--max-frames`` imports the first N
+    of both). Returns the written clip folders in order.
+    """
+    _check_max_frames(max_frames)
+    src, out = Path(src), Path(out)
+    if labels is not None and not src.is_file():
+        raise ValueError("--labels applies only when SRC is a single video")
+    sources = labelled_video_sources(src, game)
+    if clip is not None:
+        if len(sources) > 1:
+            raise ValueError("--clip applies only when SRC is a single video")
+        sources = [(game, clip, sources[0][2])]
+    # Parse every csv first: a bad one fails the import before any frame is decoded.
+    parsed = []
+    for g, c, video in sources:
+        csv_path = labels if labels is not None else video.with_suffix(".csv")
+        video_labels = read_video_labels(csv_path)
+        rows = len(video_labels.codes)
+        n = rows if max_frames is None else min(max_frames, rows)
+        decoded = count_video_frames(video, max_frames)
+        if (decoded != rows) if max_frames is None else (decoded < n):
+            raise DataError(csv_path, f"{rows} label rows but {video.name} decodes {decoded} frames: one row per "
+                                      "decoded frame", int(video_labels.lines[min(decoded, rows - 1)]))
+        segments = [(a, min(b, n)) for a, b in video_labels.segments() if a < n]
+        if not segments:
+            raise DataError(csv_path, "no labelled frame (every visibility is blank)")
+        parsed.append((video, csv_path, video_labels, n, [(g, c + k, a, b) for k, (a, b) in enumerate(segments)]))
+    targets = [(g, c) for *_, segments in parsed for g, c, _, _ in segments]
+    if len(set(targets)) != len(targets):
+        raise ValueError(f"two sources map to one clip: {targets}")
+    _check_free(out, targets, overwrite)
+    written, provenance = [], []
+    for video, csv_path, video_labels, n, segments in parsed:
+        frames = iter_video_frames(video)
+        position = 0
+        for g, c, start, stop in segments:
+            with _atomic_clip(out, g, c, labelled=True, overwrite=overwrite) as tmp:
+                for frame in tqdm(frames, desc=f"{video.name} -> game{g}/clip{c}", total=stop - position,
+                                  unit="frame", leave=False):
+                    if position == 0:
+                        _check_on_frame(csv_path, video_labels, (frame.shape[1], frame.shape[0]))
+                    if position >= start:
+                        _write_jpeg(tmp / _frame_name(position - start, ".jpg"), frame)
+                    position += 1
+                    if position == stop:
+                        break
+                part = slice(start, stop)
+                write_labels(tmp / "labels.csv", Labels(video_labels.codes[part], video_labels.xy[part],
+                                                        video_labels.traj[part]),
+                             [_frame_name(i, ".jpg") for i in range(stop - start)])
+            log.info("%s frames %d-%d -> game%d/clip%d", video.name, start, stop - 1, g, c)
+            written.append(_clip_path(out, g, c))
+            provenance.append([g, c, video.name, start, stop - start])
+    _append_sources(out / "sources.csv", provenance)
+    return written
+
+
+def _append_sources(path: Path, rows: list[list]) -> None:
+    """Record which video and frames each imported clip came from (one row per clip, newest last)."""
+    new = not path.is_file()
+    with open(path, "a", newline="") as f:
+        writer = csv.writer(f)
+        if new:
+            writer.writerow(["game", "clip", "video", "first_frame", "frames"])
+        writer.writerows(rows)
+
+
 # ---------------------------------------------------------------------------------------------------- video
 
 def import_video(src: Path, out: Path, game: int = 1, clip: int = 1, *, max_frames: int | None = None,
@@ -440,6 +653,13 @@ def _parser() -> argparse.ArgumentParser:
     v3.add_argument("--truncate", action="store_true",
                     help="when csv rows and decoded frames differ, keep the common length instead of failing")
 
+    labelled = kinds.add_parser("labelled-video", parents=[common],
+                                help="video(s) + per-frame csv (frame,visibility,x-coordinate,y-coordinate,status)")
+    labelled.add_argument("--game", type=int, default=1, help="game of the first match (default 1)")
+    labelled.add_argument("--clip", type=int, default=None, help="clip number for a single video (default 1)")
+    labelled.add_argument("--labels", type=Path, default=None,
+                          help="the csv of a single video, when it is not VIDEO.csv beside it")
+
     video = kinds.add_parser("video", parents=[common], help="a video file or frame folder -> one unlabelled clip")
     video.add_argument("--game", type=int, default=1, help="game number (default 1)")
     video.add_argument("--clip", type=int, default=1, help="clip number (default 1)")
@@ -459,6 +679,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             clips = import_tracknetv3(args.src, args.out, args.game, first_clip=args.first_clip,
                                       clips_per_game=args.clips_per_game, rallies=args.rallies,
                                       truncate=args.truncate, **common)
+        elif args.kind == "labelled-video":
+            clips = import_labelled_video(args.src, args.out, args.game, args.clip, labels=args.labels, **common)
         else:
             clips = [import_video(args.src, args.out, args.game, args.clip, link=not args.copy, **common)]
     except (ValueError, FileExistsError) as error:  # DataError is a ValueError

@@ -36,6 +36,12 @@ def write_html_report(runs: list[RunData], out: Path, worst: int = 8) -> Path:
     parts.append(_figure_section("Training curves", training_curves(runs), "no training history in these runs"))
     parts.append(_figure_section("SiBaTrAcc per clip", per_clip_scores(runs), "no per-clip scores"))
     parts += [clip_table(run) for run in runs if run.per_clip]
+    if any(run.breakdown for run in runs):
+        parts.append("<h2>Failure breakdown</h2><p class=muted>Far: ball in the upper half of the frame; near: lower "
+                     "half; occluded: label code 3. False positives on / off court: inside / outside the play area "
+                     "(the labelled balls' hull, grown by its margin). Code-3 output: frames the tracker calls "
+                     "occluded (gap filling).</p>")
+        parts += [breakdown_table(run) for run in runs if run.breakdown]
     parts.append(_figure_section("Per-frame error histogram", error_histogram(runs), "no per-frame errors"))
     parts.append("<h2>Worst frames</h2><p class=muted>Green ring: label; red ring: prediction.</p>")
     for run in tqdm(runs, desc="worst frames", leave=False):
@@ -94,6 +100,21 @@ def clip_table(run: RunData) -> str:
     rows = [[_fmt(row.get(c)) for c in columns] for row in run.per_clip]
     head = [{"sibatracc": "SiBaTrAcc", "mean_error_px": "mean error (px)"}.get(c, c) for c in columns]
     return f"<h3>{html.escape(run.name)}</h3>" + _table(head, rows)
+
+
+def breakdown_table(run: RunData) -> str:
+    """One run's failure breakdown: a row per ball group, then the false positives and the code-3 output."""
+    b = run.breakdown
+    rows = [[name, b[name]["frames"], _fmt(b[name]["sibatracc"]), _fmt(b[name]["recall"]), b[name]["missed"],
+             b[name]["wrong_place"]] for name in ("far", "near", "occluded")]
+    fp, filled = b["false_positives"], b["filled"]
+    extra = [["false positives on court", fp["on_court"], f"{fp['on_court_per_1000_frames']:.1f} per 1000 frames"],
+             ["false positives off court", fp["off_court"], f"{fp['off_court_per_1000_frames']:.1f} per 1000 frames"],
+             ["code-3 output (frames)", filled["frames"],
+              f"mean error {_fmt(filled['mean_error_px'])} px, {filled['on_absent_frames']} on ball-less frames"]]
+    return (f"<h3>{html.escape(run.name)}</h3>"
+            + _table(["balls", "frames", "SiBaTrAcc", "recall", "missed", "wrong place"], rows)
+            + _table(["", "count", ""], extra))
 
 
 def worst_frames_html(run: RunData, count: int = 8) -> str:

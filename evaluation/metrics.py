@@ -136,6 +136,7 @@ class Report:
 
     clips: list[ClipScore] = field(default_factory=list)
     tolerance: float = DEFAULT_TOLERANCE_PX
+    breakdown: dict | None = None  # evaluation.breakdown.failure_breakdown of the same clips, when computed
 
     @property
     def sibatracc(self) -> float:

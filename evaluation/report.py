@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from data_prep.clips import Clip, DataError
+from evaluation.breakdown import ClipFrames, breakdown_lines, failure_breakdown
 from evaluation.metrics import DEFAULT_TOLERANCE_PX, ClipScore, Report, running_sibatracc, score_clip
 from evaluation.predictions import Track, write_track
 from evaluation.visualize import VideoSink, draw_probability, draw_track
@@ -42,7 +43,7 @@ def score_tracks(clips: list[Clip], tracks: Callable[[Clip], Track], out: Path |
     when ``probability`` is given, ``{clip}_prob.mp4`` probability videos.
     """
     report = Report(tolerance=tolerance)
-    seconds = 0.0
+    seconds, scored = 0.0, []
     for clip in clips:
         gt = gt_track(clip)
         started = time.perf_counter()
@@ -52,6 +53,7 @@ def score_tracks(clips: list[Clip], tracks: Callable[[Clip], Track], out: Path |
             raise DataError(clip.path, f"tracker returned {len(track)} frames for a clip of {len(clip)}")
         score = score_clip(clip.name, gt.codes, gt.xy, track.codes, track.xy, tolerance)
         report.clips.append(score)
+        scored.append(ClipFrames(gt.codes, gt.xy, track.codes, track.xy, clip.size))
         s = score.summary()
         echo(f"{clip.name:>16s}  frames {s['frames']:5d}  SiBaTrAcc {s['sibatracc']:.4f}  "
              f"P {s['precision']:.3f}  R {s['recall']:.3f}  F1 {s['f1']:.3f}  err {s['mean_error_px']:.2f}px")
@@ -65,8 +67,11 @@ def score_tracks(clips: list[Clip], tracks: Callable[[Clip], Track], out: Path |
                                 draw_probability(clip.iter_frames(), probability(clip)))
     frames = sum(len(clip) for clip in clips)
     speed = {"frames_per_second": frames / seconds if seconds else None, "seconds": seconds}
+    report.breakdown = failure_breakdown(scored, tolerance)
     if out is not None:
         write_report(Path(out) / "report.json", report, {**speed, **(extra or {})})
+    for line in breakdown_lines(report.breakdown):
+        echo(line)
     echo(f"{frames} frames in {seconds:.1f} s ({speed['frames_per_second'] or 0:.1f} frames/s, reading included)")
     echo(f"SiBaTrAcc: {report.sibatracc:.4f}")
     return report
@@ -104,8 +109,8 @@ def write_video(path: Path, frames: Iterable[np.ndarray], fps: float = 30.0) -> 
 
 
 def write_report(path: Path, report: Report, extra: dict | None = None) -> None:
-    """JSON with overall figures, every clip's figures and its per-frame errors; written atomically."""
-    data = {"overall": report.summary(), **(extra or {}),
+    """JSON with overall figures, the failure breakdown, every clip's figures and per-frame errors; atomic."""
+    data = {"overall": report.summary(), "breakdown": report.breakdown, **(extra or {}),
             "clips": [{**clip.summary(), "frame_errors": clip.errors.round(4).tolist()} for clip in report.clips]}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

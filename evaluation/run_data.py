@@ -34,6 +34,7 @@ class RunData:
     frames: one dict per scored frame (``clip``, ``frame``, ``error`` and, when the run logged them, the label
         ``gt_code``, ``gt_x``, ``gt_y`` and the prediction ``code``, ``x``, ``y``)
     images: validation images by name (``media/*.png``); videos: browser-playable overlays (``media/*.webm``)
+    breakdown: the evaluation's failure breakdown (:mod:`evaluation.breakdown`), empty for a training run
     """
 
     path: Path
@@ -44,6 +45,7 @@ class RunData:
     frames: list[dict] = field(default_factory=list)
     images: dict[str, Path] = field(default_factory=dict)
     videos: list[Path] = field(default_factory=list)
+    breakdown: dict = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -102,6 +104,7 @@ def load_run(path: Path) -> RunData:
     report = _json(path / "report.json")
     if report:
         run.summary = {**report.get("overall", {}), **run.summary}
+        run.breakdown = report.get("breakdown") or {}
     media = path / "media"
     run.per_clip = _table(_newest(media.glob("*per_clip.csv"))) or [
         {k: v for k, v in clip.items() if k != "frame_errors"} for clip in report.get("clips", [])]
