@@ -7,13 +7,19 @@ from data_prep.clips import Clip, DataError, discover_clips
 from data_prep.embedded import EMBEDDED, ensure_embedded
 
 
-def resolve_splits(data: Path | None, games: list[int] | None, val_games: list[int] | None
-                   ) -> tuple[Path, list[Clip], list[Clip]]:
+def resolve_splits(data: Path | None, games: list[int] | None, val_games: list[int] | None,
+                   val_data: Path | None = None) -> tuple[Path, list[Clip], list[Clip]]:
     """(root, training clips, validation clips).
 
     No ``data``: the embedded synthetic set with its split. Real data: ``val_games`` defaults to the last game and
-    ``games`` to every other game. Training skips broken clips with a warning; validation never skips.
+    ``games`` to every other game. ``val_data``: validation comes from that set instead (``val_games`` of it, default
+    all), and training keeps every training game of ``data`` (the embedded split's training games, or all games of a
+    real set). Training skips broken clips with a warning; validation never skips.
     """
+    if val_data is not None:
+        root = ensure_embedded() if data is None else Path(data)
+        games = games or (list(EMBEDDED.train_games) if data is None else None)
+        return root, discover_clips(root, games, skip_broken=True), discover_clips(Path(val_data), val_games)
     if data is None:
         root = ensure_embedded()
         games, val_games = games or list(EMBEDDED.train_games), val_games or list(EMBEDDED.val_games)

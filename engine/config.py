@@ -18,7 +18,10 @@ class CommonConfig:
 
     data: Path | None = None  # ROOT/gameG/clipC; None = the embedded synthetic data set
     games: list[int] | None = None  # training games; None = the embedded split (or all but --val-games on real data)
-    val_games: list[int] | None = None  # validation games; None = the embedded split
+    val_games: list[int] | None = None  # validation games (of --val-data when given); None = the embedded split
+    # Validate (choose the checkpoint and its presence threshold) on another data set, e.g. real labelled tennis,
+    # while training on --data; --val-games then names games of this set (default: all of them).
+    val_data: Path | None = None
     cache: Path = Path("cache") / "frames"
     epochs: int = 10
     steps_per_epoch: int = 150

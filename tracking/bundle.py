@@ -2,9 +2,14 @@
 
     python -m tracking.bundle --proposal runs/proposal_1/best.pt --refine runs/refine_1/best.pt \
         --out weights/tracker.pt [--data ROOT --val-games 3]
+    python -m tracking.bundle --recalibrate weights/tracker.pt --data data/tennis_real --val-games 1 2 3 \
+        [--with-embedded-val] --out runs/real_calibrated.pt        # redo an existing bundle's calibration
 
 The decoder's few costs (presence bias, start cost, gap length) are chosen by a small grid search maximising
-SiBaTrAcc on the validation games; the stages' outputs are computed once and only the cheap decoding is repeated.
+SiBaTrAcc on the calibration clips; the stages' outputs are computed once and only the cheap decoding is repeated.
+``--with-embedded-val`` adds the embedded synthetic validation games to the calibration clips (the real TrackNet
+clips hold no frame without a ball, so real clips alone cannot teach the decoder when to say "no ball").
+How much a calibration helps on data it has not seen: ``python bench/calibration.py`` (leave one game out).
 """
 from __future__ import annotations
 
@@ -15,28 +20,38 @@ import logging
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from data_prep.clips import Clip
+from tqdm import tqdm
+
+from data_prep.clips import Clip, discover_clips
+from data_prep.embedded import EMBEDDED, ensure_embedded
 from data_prep.splits import resolve_splits
+from engine.checkpoint import read_payload
 from engine.config import git_commit
 from evaluation.metrics import Report, score_clip
 from tracking.decode import DecodeParams, decode_track
 from tracking.tracker import ClipOutput, Tracker
-from tracking.weights import load_proposal, load_refine, write_bundle
+from tracking.weights import load_proposal, load_refine, rewrite_bundle, write_bundle
 
 log = logging.getLogger(__name__)
 
-GRID = {"presence_bias": [-3.0, -2.0, -1.0, 0.0, 1.0], "start_cost": [1.0, 3.0, 5.0, 8.0], "max_gap": [3, 6, 9]}
+GRID = {"presence_bias": [-6.0, -4.5, -3.0, -2.0, -1.0, 0.0, 1.0], "start_cost": [1.0, 3.0, 5.0, 8.0, 12.0, 16.0],
+        "max_gap": [3, 6, 9, 12]}
+
+
+def decode_score(outputs: list[ClipOutput], clips: list[Clip], params: DecodeParams) -> float:
+    """SiBaTrAcc of decoding precomputed refiner outputs with ``params``."""
+    report = Report()
+    for out, clip in zip(outputs, clips, strict=True):
+        track = decode_track(out.refined.xy, out.refined.prob, out.refined.code, params)
+        report.clips.append(score_clip(clip.name, clip.labels.codes, clip.labels.xy, track.codes, track.xy))
+    return report.sibatracc
 
 
 def calibrate_decode(outputs: list[ClipOutput], clips: list[Clip], base: DecodeParams = DecodeParams()
                      ) -> tuple[DecodeParams, float, float]:
     """Grid-search the decoder on precomputed refiner outputs; returns (best params, its score, base score)."""
     def score(params: DecodeParams) -> float:
-        report = Report()
-        for out, clip in zip(outputs, clips):
-            track = decode_track(out.refined.xy, out.refined.prob, out.refined.code, params)
-            report.clips.append(score_clip(clip.name, clip.labels.codes, clip.labels.xy, track.codes, track.xy))
-        return report.sibatracc
+        return decode_score(outputs, clips, params)
 
     base_score = score(base)
     best, best_score = base, base_score
@@ -48,34 +63,85 @@ def calibrate_decode(outputs: list[ClipOutput], clips: list[Clip], base: DecodeP
     return best, best_score, base_score
 
 
-def main(argv=None) -> dict:
+def track_outputs(tracker: Tracker, clips: list[Clip]) -> list[ClipOutput]:
+    """The tracker's outputs (candidates and refiner verdicts) on each clip, with a progress bar."""
+    return [tracker.track_frames(clip.iter_frames()) for clip in tqdm(clips, desc="tracking", unit="clip")]
+
+
+def calibration_clips(data: Path | None, games: list[int] | None, with_embedded_val: bool) -> list[Clip]:
+    """The clips a calibration runs on: ``games`` of ``data`` (default: its validation split), plus the embedded
+    synthetic validation games when ``with_embedded_val``."""
+    clips = discover_clips(data, games) if data is not None and games else resolve_splits(data, None, games)[2]
+    if with_embedded_val and data is not None:
+        clips += discover_clips(ensure_embedded(), list(EMBEDDED.val_games))
+    return clips
+
+
+def leave_one_game_out(outputs: list[ClipOutput], clips: list[Clip], base: DecodeParams,
+                       extra: tuple[list[ClipOutput], list[Clip]] = ([], [])) -> list[dict]:
+    """For each game: calibrate on the other games (plus ``extra`` clips), score each held-out clip with ``base`` and
+    with that calibration. One row per held-out clip: ``clip``, ``game``, ``sibatracc_base``,
+    ``sibatracc_calibrated`` and the calibrated ``decode`` costs; their mean is the data set's figure."""
+    rows = []
+    for game in sorted({clip.game for clip in clips}):
+        fit = [i for i, clip in enumerate(clips) if clip.game != game]
+        params, _, _ = calibrate_decode([outputs[i] for i in fit] + extra[0], [clips[i] for i in fit] + extra[1], base)
+        for i in (i for i, clip in enumerate(clips) if clip.game == game):
+            rows.append({"clip": clips[i].name, "game": game,
+                         "sibatracc_base": decode_score([outputs[i]], [clips[i]], base),
+                         "sibatracc_calibrated": decode_score([outputs[i]], [clips[i]], params),
+                         "decode": {k: getattr(params, k) for k in GRID}})
+    return rows
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--proposal", type=Path, required=True, help="proposal checkpoint (best.pt)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--proposal", type=Path, help="proposal checkpoint (best.pt) to bundle")
+    source.add_argument("--recalibrate", type=Path, metavar="BUNDLE",
+                        help="an existing tracker bundle whose decoder is calibrated again (its stages are kept)")
     parser.add_argument("--refine", type=Path, help="refine checkpoint; omit for a proposal-only tracker")
     parser.add_argument("--out", type=Path, default=Path("weights") / "tracker.pt", help="bundle to write")
     parser.add_argument("--data", type=Path, help="data for calibration; default: the embedded synthetic set")
-    parser.add_argument("--val-games", type=int, nargs="+", help="calibration games; default: the validation split")
+    parser.add_argument("--val-games", type=int, nargs="+",
+                        help="calibration games of --data; default: its validation split")
+    parser.add_argument("--with-embedded-val", action="store_true",
+                        help="also calibrate on the embedded synthetic validation games (frames without a ball)")
     parser.add_argument("--no-calibrate", action="store_true", help="keep the default decoder parameters")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None) -> dict:
+    args = _parser().parse_args(argv)
+    if args.recalibrate is not None and (args.refine is not None or args.no_calibrate):
+        raise SystemExit("error: --recalibrate keeps the bundle's stages and calibrates: no --refine/--no-calibrate")
+    if args.recalibrate is not None and args.recalibrate.resolve() == args.out.resolve():
+        raise SystemExit(f"error: --out {args.out} would overwrite the bundle being recalibrated; name another file")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
-    proposal = load_proposal(args.proposal)
-    refine = load_refine(args.refine) if args.refine else None
-    tracker = Tracker(proposal, refine)
+    if args.recalibrate is not None:
+        tracker = Tracker.load(args.recalibrate, device="cpu")
+    else:
+        tracker = Tracker(load_proposal(args.proposal), load_refine(args.refine) if args.refine else None)
     decode, calibration = DecodeParams(), {}
-    if refine is not None and not args.no_calibrate:
-        _, _, val_clips = resolve_splits(args.data, None, args.val_games)
-        outputs = [tracker.track_frames(clip.iter_frames()) for clip in val_clips]
-        decode, best, base = calibrate_decode(outputs, val_clips)
-        calibration = {"games": sorted({c.game for c in val_clips}), "sibatracc_default": base,
+    if tracker.refine is not None and not args.no_calibrate:
+        clips = calibration_clips(args.data, args.val_games, args.with_embedded_val)
+        decode, best, base = calibrate_decode(track_outputs(tracker, clips), clips)
+        calibration = {"clips": [str(clip.path) for clip in clips], "sibatracc_default": base,
                        "sibatracc_calibrated": best}
-        log.info("decoder calibrated on %d clips: SiBaTrAcc %.4f -> %.4f with %s", len(val_clips), base, best,
+        log.info("decoder calibrated on %d clips: SiBaTrAcc %.4f -> %.4f with %s", len(clips), base, best,
                  {k: getattr(decode, k) for k in GRID})
     settings = {"top_k": tracker.top_k, "min_score": tracker.min_score}
-    provenance = {"proposal": str(args.proposal), "refine": str(args.refine) if args.refine else None,
-                  "git": git_commit(), "calibration": calibration}
-    digest = write_bundle(args.out, args.proposal, args.refine, decode, settings, provenance)
-    print(json.dumps({"bundle": str(args.out), "sha256": digest, "decode": asdict(decode), **calibration}, indent=1))
+    if args.recalibrate is not None:
+        provenance = {**read_payload(args.recalibrate, "tracker").get("provenance", {}),
+                      "recalibrated_from": str(args.recalibrate), "git": git_commit(), "calibration": calibration}
+        digest = rewrite_bundle(args.recalibrate, args.out, decode, provenance)
+    else:
+        provenance = {"proposal": str(args.proposal), "refine": str(args.refine) if args.refine else None,
+                      "git": git_commit(), "calibration": calibration}
+        digest = write_bundle(args.out, args.proposal, args.refine, decode, settings, provenance)
+    print(json.dumps({"bundle": str(args.out), "sha256": digest, "decode": asdict(decode),
+                      **{k: v for k, v in calibration.items() if k != "clips"}}, indent=1))
     return {"sha256": digest, "decode": decode, **calibration}
 
 

@@ -101,6 +101,17 @@ def write_bundle(path: Path, proposal_ckpt: Path, refine_ckpt: Path | None, deco
     if refine_ckpt is not None:
         payload = load_checkpoint(refine_ckpt, "refine")
         bundle["refine"] = {"model_args": payload["model_args"], "model": payload["model"]}
+    return _save_bundle(path, bundle)
+
+
+def rewrite_bundle(source: Path, path: Path, decode: DecodeParams, provenance: dict) -> str:
+    """A copy of the bundle ``source`` with other decoder parameters (a recalibration); returns its sha256."""
+    bundle = read_payload(source, "tracker")
+    return _save_bundle(path, {**bundle, "decode": asdict(decode), "provenance": provenance})
+
+
+def _save_bundle(path: Path, bundle: dict) -> str:
+    """Save, then record the file's sha256 in ``SHA256SUMS`` beside it."""
     save_checkpoint(path, bundle)
     digest = sha256_of(path)
     sums = Path(path).parent / "SHA256SUMS"
