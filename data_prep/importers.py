@@ -322,6 +322,21 @@ def import_tracknet(src: Path, out: Path, game: int | None = None, clip: int | N
 
 # ---------------------------------------------------------------------------------------------------- tracknetv3
 
+def _frame_csv_body(path: Path, header: str) -> list[tuple[int, list[str]]]:
+    """``[(line, cells), ...]`` of the non-blank rows of a per-frame csv whose header starts with ``frame``."""
+    if not path.is_file():
+        raise DataError(path, "label csv does not exist")
+    rows = read_csv_rows(path)
+    if not rows:
+        raise DataError(path, "empty label file", 1)
+    if len(rows[0]) < 4 or rows[0][0].strip().lower() != "frame":
+        raise DataError(path, f"unrecognised header {rows[0]!r}; expected '{header}'", 1)
+    body = [(line, row) for line, row in enumerate(rows[1:], start=2) if any(cell.strip() for cell in row)]
+    if not body:
+        raise DataError(path, "no label rows", 1)
+    return body
+
+
 def read_tracknetv3_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """Parse a TrackNetV3 ``Frame,Ball,x,y`` csv.
 
@@ -329,16 +344,7 @@ def read_tracknetv3_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
     numbered 0, 1, 2, ... one row each; anything else raises :class:`DataError` with the line.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(path, "label csv does not exist")
-    rows = read_csv_rows(path)
-    if not rows:
-        raise DataError(path, "empty label file", 1)
-    if len(rows[0]) < 4 or rows[0][0].strip().lower() != "frame":
-        raise DataError(path, f"unrecognised header {rows[0]!r}; expected 'Frame,Ball,x,y'", 1)
-    body = [(line, row) for line, row in enumerate(rows[1:], start=2) if any(cell.strip() for cell in row)]
-    if not body:
-        raise DataError(path, "no label rows", 1)
+    body = _frame_csv_body(path, "Frame,Ball,x,y")
     codes, xy = np.zeros(len(body), np.int64), np.full((len(body), 2), -1.0)
     for i, (line, row) in enumerate(body):
         cells = [cell.strip() for cell in row] + [""] * (4 - len(row))
@@ -453,16 +459,7 @@ def read_video_labels(path: Path) -> VideoLabels:
     :class:`DataError` with the line.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(path, "label csv does not exist")
-    rows = read_csv_rows(path)
-    if not rows:
-        raise DataError(path, "empty label file", 1)
-    if len(rows[0]) < 4 or rows[0][0].strip().lower() != "frame":
-        raise DataError(path, f"unrecognised header {rows[0]!r}; expected '{LABELLED_VIDEO_HEADER}'", 1)
-    body = [(line, row) for line, row in enumerate(rows[1:], start=2) if any(cell.strip() for cell in row)]
-    if not body:
-        raise DataError(path, "no label rows", 1)
+    body = _frame_csv_body(path, LABELLED_VIDEO_HEADER)
     n = len(body)
     codes, xy, traj = np.full(n, -1, np.int64), np.full((n, 2), -1.0), np.full(n, -1, np.int64)
     for i, (line, row) in enumerate(body):
