@@ -50,14 +50,11 @@ def decode_score(outputs: list[ClipOutput], clips: list[Clip], params: DecodePar
 def calibrate_decode(outputs: list[ClipOutput], clips: list[Clip], base: DecodeParams = DecodeParams()
                      ) -> tuple[DecodeParams, float, float]:
     """Grid-search the decoder on precomputed refiner outputs; returns (best params, its score, base score)."""
-    def score(params: DecodeParams) -> float:
-        return decode_score(outputs, clips, params)
-
-    base_score = score(base)
+    base_score = decode_score(outputs, clips, base)
     best, best_score = base, base_score
     for values in itertools.product(*GRID.values()):
         params = replace(base, **dict(zip(GRID, values)))
-        value = score(params)
+        value = decode_score(outputs, clips, params)
         if value > best_score + 1e-9:
             best, best_score = params, value
     return best, best_score, base_score
