@@ -3,34 +3,45 @@
 #   bash run.sh demo    render the embedded synthetic data, train both stages briefly, evaluate, write videos
 #   bash run.sh test    run the whole test suite
 #   bash run.sh python evaluate.py ...   any command inside the environment
+# Works from any folder: the environment and PYTHONPATH come from the project (this script's folder), the command
+# runs in the caller's folder so relative paths the user types (a video, --data, --out) mean what they expect, and a
+# project script (track.py, evaluate.py, ...) or module (-m engine.demo) is found when the folder has no such file.
 set -euo pipefail
-cd "$(dirname "$0")"
+project=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+venv="$project/.venv"
 
 python_bin=${PYTHON:-python3.11}
-if [ ! -x .venv/bin/python ]; then
-  echo "creating .venv with $python_bin"
-  "$python_bin" -m venv .venv
+if [ ! -x "$venv/bin/python" ]; then
+  echo "creating .venv with $python_bin" >&2
+  "$python_bin" -m venv "$venv"
 fi
-want=$(sha256sum requirements.txt | cut -d' ' -f1)
-if [ "$(cat .venv/.requirements.sha256 2>/dev/null)" != "$want" ]; then
-  echo "installing requirements.txt into .venv (first run takes a few minutes)"
-  .venv/bin/python -m pip install -q -r requirements.txt > .venv/pip.log 2>&1 || { cat .venv/pip.log; exit 1; }
-  echo "$want" > .venv/.requirements.sha256
+want=$(sha256sum "$project/requirements.txt" | cut -d' ' -f1)
+if [ "$(cat "$venv/.requirements.sha256" 2>/dev/null)" != "$want" ]; then
+  echo "installing requirements.txt into .venv (first run takes a few minutes)" >&2
+  (cd "$project" && "$venv/bin/python" -m pip install -q -r requirements.txt > "$venv/pip.log" 2>&1) \
+    || { cat "$venv/pip.log"; exit 1; }
+  echo "$want" > "$venv/.requirements.sha256"
 fi
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" WANDB_MODE="${WANDB_MODE:-offline}"
+export PYTHONPATH="$project${PYTHONPATH:+:$PYTHONPATH}" WANDB_MODE="${WANDB_MODE:-offline}"
 
 case "${1:-}" in
   demo)
     shift
-    exec .venv/bin/python -m engine.demo "$@"
+    cd "$project"  # the demo's data, runs and videos go to the project's data/ and runs/
+    exec "$venv/bin/python" -m engine.demo "$@"
     ;;
   test)
     shift
-    exec .venv/bin/python -m pytest -q tests "$@"
+    cd "$project"  # the suite's paths (tests/, conftest fixtures) are the project's
+    exec "$venv/bin/python" -m pytest -q tests "$@"
     ;;
   python)
     shift
-    exec .venv/bin/python "$@"
+    # A script named like the project's entry points resolves to the project's unless the caller has such a file.
+    if [ $# -gt 0 ] && [[ "$1" == *.py ]] && [ ! -e "$1" ] && [ -f "$project/$1" ]; then
+      set -- "$project/$1" "${@:2}"
+    fi
+    exec "$venv/bin/python" "$@"
     ;;
   *)
     echo "usage: bash run.sh demo | test | python ARGS..." >&2

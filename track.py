@@ -28,12 +28,13 @@ import cv2
 import numpy as np
 
 from data_prep.clips import DataError, frame_paths, read_frame
-from data_prep.importers import iter_video_frames
-from engine.checkpoint import CheckpointError
+from data_prep.label_studio import export_track
+from data_prep.video import iter_video_frames
 from engine.runs import next_run_dir
 from evaluation.predictions import Track, write_track
 from evaluation.report import write_video
 from evaluation.visualize import draw_track
+from model.checkpoint import CheckpointError
 from tracking.tracker import Tracker
 
 log = logging.getLogger("track")
@@ -99,18 +100,25 @@ def main(argv=None) -> dict:
                         "(small chunks; rows are appended to track.csv as frames are decided)")
     parser.add_argument("--ensemble", action="store_true", help="average each frame's proposal over the 3 stacks "
                         "that hold it: more balls found, about 3x the proposal's cost")
+    parser.add_argument("--label-studio", type=Path, metavar="DIR",
+                        help="also write DIR/tasks.json (the track as Label Studio pre-annotations) and DIR/config.xml "
+                        "(a video file only; see docs/label_studio.md)")
     args = parser.parse_args(argv)
     if args.max_frames is not None and args.max_frames < 1:
         parser.error("--max-frames must be at least 1")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if not args.source.exists():
         raise DataError(args.source, "no such video file or frame folder")
+    if args.label_studio and args.source.is_dir():
+        parser.error("--label-studio needs a video file: Label Studio's video tasks play the video itself")
 
     tracker = Tracker.load(args.weights, **({"chunk": 6} if args.live is not None else {}),
                            **({"ensemble": True} if args.ensemble else {}))
-    out = args.out or next_run_dir(Path("runs"), "track")
+    out = args.out or next_run_dir(prefix="track")
     summary = track_source(tracker, args.source, out, max_frames=args.max_frames, live=args.live,
                            overlay=not args.no_video, fps=args.fps)
+    if args.label_studio:
+        summary["label_studio"] = str(export_track(out / "track.csv", args.source, args.label_studio))
     print(json.dumps(summary))
     return summary
 

@@ -18,8 +18,8 @@ from measure import report
 
 from data_prep.clips import discover_clips
 from data_prep.embedded import EMBEDDED, ensure_embedded
-from engine.checkpoint import read_payload
 from evaluation.report import score_tracks
+from model.checkpoint import read_payload
 from tracking.tracker import Tracker
 
 

@@ -3,7 +3,7 @@
     python bench/calibration.py --data data/tennis_real --games 1 2 3                  # real tennis, by match
     python bench/calibration.py --data data/tennis_real --games 1 2 3 --with-embedded-val
 
-For each game G the decoder is calibrated (``tracking.bundle.calibrate_decode``) on the other games, plus the
+For each game G the decoder is calibrated (``engine.bundle.calibrate_decode``) on the other games, plus the
 embedded synthetic validation games with ``--with-embedded-val``, and game G is scored with the bundle's own decoder
 parameters and with that calibration. The mean over clips (SiBaTrAcc's own averaging) is the figure to report.
 """
@@ -16,7 +16,7 @@ from measure import report
 
 from data_prep.clips import discover_clips
 from data_prep.embedded import EMBEDDED, ensure_embedded
-from tracking.bundle import leave_one_game_out, track_outputs
+from engine.bundle import leave_one_game_out, track_outputs
 from tracking.tracker import Tracker
 
 

@@ -54,19 +54,6 @@ class CropSpec:
         return 2 * self.context + 1
 
 
-@dataclass
-class MinedSamples:
-    """Refine training samples of one clip: candidate centres around which crops are cut.
-
-    frame (m,), centre (m, 2) float full-res pixels, kind (m,) 0 = candidate from the proposal,
-    1 = jittered positive around the ball, 2 = random background
-    """
-
-    frame: np.ndarray
-    centre: np.ndarray
-    kind: np.ndarray
-
-
 KIND_CANDIDATE, KIND_POSITIVE, KIND_RANDOM = 0, 1, 2
 MATCH_PX = 12.0  # a crop "holds the ball" when the ball is within this many px of its centre (training and validation)
 

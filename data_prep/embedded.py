@@ -14,12 +14,14 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from data_prep.paths import PROJECT_ROOT
+
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class EmbeddedSpec:
-    root: Path = Path("data") / "synthetic"
+    root: Path = PROJECT_ROOT / "data" / "synthetic"
     games: int = 80
     clips: int = 2
     frames: int = 120

@@ -12,26 +12,20 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
+from data_prep.atomic import atomic_path
 from data_prep.clips import Clip, DataError, read_frame
+from data_prep.paths import PROJECT_ROOT
+from data_prep.video import resize_frame
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CACHE = Path("cache") / "frames"
-
-
-def resize_frame(frame: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
-    """Resize an RGB frame to ``size = (width, height)``; ``None`` keeps it. INTER_AREA keeps small balls visible."""
-    if size is None or (frame.shape[1], frame.shape[0]) == tuple(size):
-        return frame
-    return cv2.resize(frame, tuple(size), interpolation=cv2.INTER_AREA)
+DEFAULT_CACHE = PROJECT_ROOT / "cache" / "frames"
 
 
 def _size_tag(size: tuple[int, int] | None) -> str:
@@ -78,29 +72,26 @@ class FrameCache:
         return np.load(path, mmap_mode="r")
 
     def _write(self, clip: Clip, size: tuple[int, int] | None, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        width, height = size if size is not None else clip.size
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(clip), height, width, 3))
-
-            def decode(i: int) -> None:
-                frame = read_frame(clip.frames[i])
-                if (frame.shape[1], frame.shape[0]) != clip.size:
-                    raise DataError(clip.frames[i], f"frame is {frame.shape[1]}x{frame.shape[0]}, "
-                                                    f"the clip's first frame is {clip.size[0]}x{clip.size[1]}")
-                out[i] = resize_frame(frame, (width, height))
-
-            # OpenCV releases the GIL while decoding, so threads use both cores without copying frames around.
-            with ThreadPoolExecutor(self.workers) as pool:
-                jobs = pool.map(decode, range(len(clip)))
-                for _ in tqdm(jobs, total=len(clip), desc=f"cache {clip.name}", disable=not self.progress,
-                              leave=False):
-                    pass
-            out.flush()
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        with atomic_path(path) as tmp:
+            self._decode_into(tmp, clip, size if size is not None else clip.size)  # returns with the map closed
         for stale in path.parent.glob(f"{_size_tag(size)}-*.npy"):
             if stale != path:
                 stale.unlink(missing_ok=True)
+
+    def _decode_into(self, tmp: Path, clip: Clip, size: tuple[int, int]) -> None:
+        width, height = size
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(clip), height, width, 3))
+
+        def decode(i: int) -> None:
+            frame = read_frame(clip.frames[i])
+            if (frame.shape[1], frame.shape[0]) != clip.size:
+                raise DataError(clip.frames[i], f"frame is {frame.shape[1]}x{frame.shape[0]}, "
+                                                f"the clip's first frame is {clip.size[0]}x{clip.size[1]}")
+            out[i] = resize_frame(frame, (width, height))
+
+        # OpenCV releases the GIL while decoding, so threads use both cores without copying frames around.
+        with ThreadPoolExecutor(self.workers) as pool:
+            jobs = pool.map(decode, range(len(clip)))
+            for _ in tqdm(jobs, total=len(clip), desc=f"cache {clip.name}", disable=not self.progress, leave=False):
+                pass
+        out.flush()

@@ -1,7 +1,8 @@
-"""Checkpoints: model, optimiser, scheduler, RNG states, config and model args in one file, written atomically.
+"""Training checkpoints: model, optimiser, scheduler, RNG states, config and model args in one file, written
+atomically; seeding.
 
-Loading uses ``torch.load(weights_only=True)``: a checkpoint is data, never code, so one from an untrusted source
-cannot run anything. Everything saved is therefore tensors and plain Python values.
+They are read back with :func:`model.checkpoint.load_checkpoint` (``torch.load(weights_only=True)``: a checkpoint is
+data, never code), so everything saved is tensors and plain Python values.
 """
 from __future__ import annotations
 
@@ -12,50 +13,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-
-class CheckpointError(RuntimeError):
-    """A checkpoint that is missing, truncated, corrupt or of the wrong kind; the message names the file."""
+from data_prep.atomic import atomic_path
 
 
 def save_checkpoint(path: Path, payload: dict) -> None:
     """Write ``payload`` (numpy values become tensors / Python numbers so ``weights_only`` loading accepts them)."""
-    payload = _plain(payload)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_path(path) as tmp:
+        torch.save(_plain(payload), tmp)
     # A process killed mid-save (SIGKILL runs no cleanup) leaves its temp file; the next save sweeps it away.
     for stale in path.parent.glob(".*.pt.*.tmp"):
         if not stale.name.endswith(f".{os.getpid()}.tmp"):
             stale.unlink(missing_ok=True)
-
-
-def read_payload(path: Path, stage: str | None = None) -> dict:
-    """Read a saved dict with ``weights_only=True``; ``stage`` checks its ``stage`` entry."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: checkpoint file does not exist")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises many types for truncated/corrupt zip archives
-        raise CheckpointError(f"{path}: not a readable checkpoint (truncated or corrupt?): {error}") from None
-    if not isinstance(payload, dict) or "stage" not in payload:
-        raise CheckpointError(f"{path}: not a checkpoint of this project (no stage entry)")
-    if stage is not None and payload["stage"] != stage:
-        raise CheckpointError(f"{path}: checkpoint of stage {payload['stage']!r}, expected {stage!r}")
-    return payload
-
-
-def load_checkpoint(path: Path, stage: str | None = None) -> dict:
-    """A training checkpoint: model weights, the model's constructor args, config, optimiser and RNG states."""
-    payload = read_payload(path, stage)
-    if "model" not in payload or "model_args" not in payload:
-        raise CheckpointError(f"{path}: not a training checkpoint (no model/model_args)")
-    return payload
 
 
 def _plain(value):

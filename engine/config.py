@@ -11,6 +11,8 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from data_prep.frame_cache import DEFAULT_CACHE
+
 
 @dataclass
 class CommonConfig:
@@ -22,7 +24,7 @@ class CommonConfig:
     # Validate (choose the checkpoint and its presence threshold) on another data set, e.g. real labelled tennis,
     # while training on --data; --val-games then names games of this set (default: all of them).
     val_data: Path | None = None
-    cache: Path = Path("cache") / "frames"
+    cache: Path = DEFAULT_CACHE
     epochs: int = 10
     steps_per_epoch: int = 150
     batch_size: int = 24
@@ -49,11 +51,11 @@ class CommonConfig:
 class ProposalConfig(CommonConfig):
     """Stage 1: heatmap proposals from a stack of low-resolution frames."""
 
-    epochs: int = 40  # at most: the time budget decides how many fit (README: runs N and U)
+    epochs: int = 40  # at most: the time budget decides how many fit (see docs/experiments.md)
     max_minutes: float = 28.0
     # The 28-min default is bound by its number of updates (twice the minutes scored higher on every held-out
     # figure), so the batch is half the common one at twice the steps: 1.7x the updates in the same time, the same
-    # samples per epoch, the learning rate and warm-up scaled by the square root of the batch (README: runs M-O).
+    # samples per epoch, the learning rate and warm-up scaled by the square root of the batch (docs/experiments.md).
     steps_per_epoch: int = 300
     batch_size: int = 12
     lr: float = 1.5e-3
@@ -75,12 +77,10 @@ class ProposalConfig(CommonConfig):
     ball_crop_prob: float = 0.8
     reverse_prob: float = 0.5
     occluded_weight: float = 0.5
-    heat_sigma: float = 1.0  # of the Gaussian target, in heatmap cells; 0.7 found fewer balls (README: run R)
-    loss: str = "focal"  # focal | wbce
+    heat_sigma: float = 1.0  # of the Gaussian target, in heatmap cells; 0.7 found fewer balls
     offset_weight: float = 1.0
     offset_reach: int = 1  # the offset is trained at cells up to this far from the ball's, each pointing at it
     signed_diffs: bool = True  # frame differences keep their sign: where the ball arrived vs where it left
-    backbone: str = "compact"  # or a timm features_only model, e.g. mobilenetv3_small_100 (random init)
     # Candidates are at least this many heatmap cells apart after their sub-cell offsets (0 = 3x3 max-pool on the
     # cells): 1 found at least as many balls among 5 candidates on every held-out set (README: design choices).
     peak_radius: float = 1.0

@@ -13,12 +13,11 @@ import json
 import logging
 from pathlib import Path
 
-import evaluate
-import train
 from data_prep.clips import discover_clips
 from data_prep.embedded import EMBEDDED, ensure_embedded
+from engine import evaluate, train
+from engine.bundle import main as bundle
 from engine.runs import next_run_dir
-from tracking.bundle import main as bundle
 from tracking.stages import compare_stages
 from tracking.tracker import Tracker
 
@@ -36,7 +35,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--wandb", default="offline", help="offline | online | off")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    out = args.out or next_run_dir(Path("runs"), "demo")
+    out = args.out or next_run_dir(prefix="demo")
     plan = QUICK if args.quick else BRIEF
 
     root = ensure_embedded()

@@ -47,7 +47,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import BatchSampler, Sampler
 
-from engine.loop import resolve_device
+from model.checkpoint import resolve_device
 
 # Ranks other than 0 wait in a collective while rank 0 renders or caches data and validates: allow for that.
 TIMEOUT = timedelta(hours=2)

@@ -28,9 +28,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-log = logging.getLogger(__name__)
+from data_prep.paths import WANDB_PROJECT
 
-PROJECT = "tennis-ball-tracker"
+log = logging.getLogger(__name__)
 
 
 def wandb_mode(requested: str = "offline", environ: dict | None = None) -> str:
@@ -70,7 +70,7 @@ class RunLogger:
             try:
                 import wandb
 
-                self.wandb = wandb.init(project=PROJECT, group=stage, job_type=stage, config=config,
+                self.wandb = wandb.init(project=WANDB_PROJECT, group=stage, job_type=stage, config=config,
                                         dir=str(self.run_dir), mode=attempt, tags=[t[:64] for t in tags or [] if t],
                                         name=self.run_dir.name, reinit="finish_previous",
                                         settings=wandb.Settings(init_timeout=60, console="off"))

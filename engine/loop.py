@@ -29,12 +29,6 @@ class StageParts:
     cpu_bfloat16: bool = False  # train in bfloat16 on a CPU with AMX (see autocast_dtype): only where measured faster
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
 def autocast_dtype(device: torch.device, amp: bool, cpu: bool = False) -> torch.dtype | None:
     """Mixed precision where the hardware computes in it natively; ``None`` = full precision.
 
@@ -80,8 +74,8 @@ PLANNING_EPOCHS = 3  # a time budget's plan is made after epoch 1 and revised af
 def budget_pace(epoch_minutes: list[float]) -> float:
     """Minutes per epoch to plan a time budget with: the median of the epochs timed so far (the caller leaves out a
     run's first, which warms caches). One epoch slowed by another job on the machine then no longer shortens the
-    plan: a default proposal run of 2026-12-01 planned 18 epochs from one such epoch where about 27 fitted (README:
-    run Y)."""
+    plan: a default proposal run once planned 18 epochs from one such epoch where about 27 fitted (see
+    docs/experiments.md)."""
     return statistics.median(epoch_minutes)
 
 

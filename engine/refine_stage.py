@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from dataclasses import asdict
 from pathlib import Path
 
@@ -14,11 +13,13 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from data_prep.atomic import atomic_path
 from data_prep.augment import stack_transform
 from data_prep.clips import Clip
 from data_prep.crops import MATCH_PX, CropSpec, RefineSamples, mined_path
 from data_prep.embedded import EMBEDDED
 from data_prep.frame_cache import FrameCache, clip_fingerprint
+from data_prep.paths import RUNS_DIR
 from data_prep.splits import resolve_splits
 from engine.config import RefineConfig
 from engine.loop import StageParts
@@ -38,7 +39,7 @@ def find_proposal(explicit: Path | None) -> Path:
     bundle's proposal."""
     if explicit is not None:
         return Path(explicit)
-    runs = sorted(Path("runs").glob("proposal_*/best.pt"), key=lambda p: p.stat().st_mtime)
+    runs = sorted(RUNS_DIR.glob("proposal_*/best.pt"), key=lambda p: p.stat().st_mtime)
     if runs:
         log.info("mining with the newest proposal run %s", runs[-1])
         return runs[-1]
@@ -93,9 +94,8 @@ def mine_candidates(proposal: ProposalStage, clips: list[Clip], cache: FrameCach
                 mined.append(xy)
                 continue
         xy = propose(proposal, clip, cache, k).xy
-        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")
-        np.save(tmp, xy)
-        tmp.replace(path)
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.save(f, xy)
         mined.append(xy)
     return mined
 

@@ -1,11 +1,14 @@
-"""Experiment folders ``runs/exp_1``, ``runs/exp_2``, ... numbered automatically."""
+"""Experiment folders ``runs/exp_1``, ``runs/exp_2``, ... numbered automatically, in the project's ``runs/`` unless
+told otherwise."""
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+from data_prep.paths import RUNS_DIR
 
-def next_run_dir(root: Path = Path("runs"), prefix: str = "exp") -> Path:
+
+def next_run_dir(root: Path = RUNS_DIR, prefix: str = "exp") -> Path:
     """Create and return the next free ``root/prefix_N`` (N = 1 + the largest existing number)."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)

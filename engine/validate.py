@@ -19,10 +19,9 @@ from data_prep.embedded import EMBEDDED, ensure_embedded
 from data_prep.frame_cache import FrameCache
 from data_prep.stacks import StackSpec
 from engine.baseline_stage import validate_baseline
-from engine.checkpoint import read_payload
-from engine.loop import resolve_device
 from engine.proposal_stage import validate_proposal
 from engine.refine_stage import propose, validate_refine
+from model.checkpoint import read_payload, resolve_device
 from tracking.baseline import BaselineTracker
 from tracking.weights import load_proposal, load_refine
 

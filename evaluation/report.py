@@ -33,6 +33,18 @@ def gt_track(clip: Clip) -> Track:
     return Track(clip.labels.codes, clip.labels.xy)
 
 
+class KeptTracks:
+    """``tracks(clip)`` that keeps every track it returns by clip name, for the tables logged after scoring."""
+
+    def __init__(self, tracks: Callable[[Clip], Track]):
+        self._tracks = tracks
+        self.tracks: dict[str, Track] = {}
+
+    def __call__(self, clip: Clip) -> Track:
+        self.tracks[clip.name] = self._tracks(clip)
+        return self.tracks[clip.name]
+
+
 def score_tracks(clips: list[Clip], tracks: Callable[[Clip], Track], out: Path | None = None,
                  tolerance: float = DEFAULT_TOLERANCE_PX, visualize: bool = False,
                  probability: Callable[[Clip], Iterable[np.ndarray]] | None = None,

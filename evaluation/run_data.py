@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from data_prep.clips import Clip, DataError, discover_clips, read_frame
+from data_prep.paths import RUNS_DIR
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ def load_run(path: Path) -> RunData:
     return run
 
 
-def find_runs(spec: str | None = None, root: Path = Path("runs")) -> list[Path]:
+def find_runs(spec: str | None = None, root: Path = RUNS_DIR) -> list[Path]:
     """Run folders to review: ``spec`` lists them (separated by ``os.pathsep``), else the newest run of each
     kind under ``root`` (training runs by stage, then evaluation runs)."""
     if spec:

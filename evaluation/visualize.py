@@ -1,16 +1,21 @@
 """Pictures people look at: the tracked ball over the frames, the network's probability map in yellow, crop stacks
 with true and predicted positions, and close-ups of single frames.
 
-Videos stream frames (one in memory at a time) and are written through OpenCV: ``.mp4`` as MPEG-4 part 2 (what
-every player reads), ``.webm`` as VP8 (what browsers and W&B play inline).
+Videos stream frames (one in memory at a time) and are written through PyAV (FFmpeg) as yuv420p with even
+dimensions, what browsers, W&B and desktop players all decode: ``.mp4`` as H.264, ``.webm`` as VP9 (VP8 where that
+encoder is missing). An FFmpeg without an H.264 encoder gets VP9 in ``.webm`` instead; :attr:`VideoSink.path` says
+which file was written.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from itertools import islice
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 
@@ -19,49 +24,102 @@ from data_prep.crops import crop_origin, crop_stack
 from evaluation.metrics import frame_errors, running_sibatracc
 from evaluation.predictions import Track
 
+log = logging.getLogger(__name__)
+
 TRAIL = 10  # frames of recent track drawn behind the ball
+TRAIL_JUMP = 120.0  # px between consecutive frames beyond which the trail breaks (a track switch, not a flight)
 PRED_COLOUR = (255, 60, 60)   # RGB
 GT_COLOUR = (60, 255, 60)
 PROPOSAL_COLOUR = (80, 160, 255)
 YELLOW = np.array([255, 230, 0], np.float32)
-FOURCC = {".mp4": "mp4v", ".webm": "VP80"}
+# Encoders by container, best first, with options: fast enough for validation videos, small enough for W&B.
+ENCODERS = {
+    ".mp4": (("libx264", {"preset": "veryfast", "crf": "23"}), ("h264", {}), ("libopenh264", {})),
+    ".webm": (("libvpx-vp9", {"deadline": "realtime", "cpu-used": "8", "row-mt": "1", "crf": "32", "b": "0"}),
+              ("libvpx", {"deadline": "realtime", "cpu-used": "8", "crf": "10", "b": "2M"})),
+}
+
+
+def pick_encoder(suffix: str) -> tuple[str, str, dict[str, str]]:
+    """(suffix, codec, options) of the first available encoder for ``.mp4`` or ``.webm``; an mp4 without an H.264
+    encoder falls back to ``.webm``."""
+    suffix = suffix.lower()
+    if suffix not in ENCODERS:
+        raise ValueError(f"unsupported video suffix {suffix!r}; use .mp4 or .webm")
+    for name, options in ENCODERS[suffix]:
+        try:
+            av.Codec(name, "w")
+        except ValueError:  # UnknownCodecError: not in this FFmpeg build
+            continue
+        return suffix, name, options
+    if suffix == ".mp4":
+        return pick_encoder(".webm")
+    raise OSError(f"this FFmpeg (PyAV {av.__version__}) has no VP9 or VP8 encoder")
 
 
 class VideoSink:
-    """Context manager writing RGB frames to an ``.mp4`` or ``.webm``; the first frame fixes the size."""
+    """Context manager writing RGB frames to an ``.mp4`` (H.264) or ``.webm`` (VP9); the first frame fixes the size,
+    rounded down to even (yuv420p halves the chroma planes).
+
+    ``path`` becomes ``.webm`` when an ``.mp4`` is asked for and no H.264 encoder exists.
+    """
 
     def __init__(self, path: Path, fps: float = 30.0):
-        self.path, self.fps, self.writer = Path(path), fps, None
+        self.path, self.fps = Path(path), fps
+        self.container, self.stream = None, None
 
     def __enter__(self) -> VideoSink:
+        suffix, self.codec, self.options = pick_encoder(self.path.suffix)
+        if suffix != self.path.suffix.lower():
+            log.warning("no H.264 encoder in this FFmpeg: writing %s as VP9", self.path.with_suffix(suffix))
+            self.path = self.path.with_suffix(suffix)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         return self
 
     def write(self, frame_rgb: np.ndarray) -> None:
-        if self.writer is None:
+        if self.stream is None:
             height, width = frame_rgb.shape[:2]
-            fourcc = cv2.VideoWriter_fourcc(*FOURCC.get(self.path.suffix.lower(), "mp4v"))
-            self.writer = cv2.VideoWriter(str(self.path), fourcc, self.fps, (width, height))
-            if not self.writer.isOpened():
-                raise OSError(f"{self.path}: OpenCV cannot open a video writer")
-        self.writer.write(cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2BGR))
+            self.size = (width - width % 2, height - height % 2)
+            if min(self.size) < 2:
+                raise ValueError(f"{self.path}: a {width}x{height} frame is too small for a video")
+            self.container = av.open(str(self.path), "w", options={"movflags": "+faststart"}
+                                     if self.path.suffix.lower() == ".mp4" else {})
+            rate = Fraction(self.fps).limit_denominator(1001)
+            self.stream = self.container.add_stream(self.codec, rate=rate, options=self.options)
+            self.stream.width, self.stream.height, self.stream.pix_fmt = *self.size, "yuv420p"
+        width, height = self.size
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame_rgb[:height, :width]), format="rgb24")
+        self.container.mux(self.stream.encode(frame))
 
     def __exit__(self, *exc) -> None:
-        if self.writer is not None:
-            self.writer.release()
+        if self.container is not None:
+            self.container.mux(self.stream.encode(None))  # flush the frames the encoder still holds
+            self.container.close()
+
+
+def trail_segments(track: Track, t: int, length: int = TRAIL, max_jump: float = TRAIL_JUMP) -> list[tuple]:
+    """The trail behind frame ``t``: line segments between consecutive frames of the last ``length`` that both
+    have a ball no more than ``max_jump`` px apart, so the trail breaks where the track does."""
+    segments = []
+    for s in range(max(0, t - length), t):
+        if track.codes[s] != 0 and track.codes[s + 1] != 0:
+            a, b = track.xy[s], track.xy[s + 1]
+            if np.hypot(*(np.asarray(b, np.float64) - a)) <= max_jump:
+                segments.append((a, b))
+    return segments
 
 
 def draw_track(frames: Iterable[np.ndarray], track: Track, gt: Track | None = None,
                running_score: np.ndarray | None = None) -> Iterator[np.ndarray]:
-    """Yield frames with the predicted ball (red circle + recent trail), the GT (green) and a caption.
+    """Yield frames with the predicted ball (red circle + recent trail, broken at gaps and jumps), the GT (green)
+    and a caption.
 
     frames: iterable of (H, W, 3) uint8 RGB at full resolution, one per track frame
     running_score: (n,) running SiBaTrAcc shown in the caption, when GT is known
     """
     for t, frame in enumerate(frames):
         canvas = np.ascontiguousarray(frame).copy()
-        trail = [track.xy[s] for s in range(max(0, t - TRAIL), t + 1) if track.codes[s] != 0]
-        for a, b in zip(trail, trail[1:]):
+        for a, b in trail_segments(track, t):
             cv2.line(canvas, _pt(a), _pt(b), PRED_COLOUR, 1, cv2.LINE_AA)
         if gt is not None and gt.codes[t] != 0:
             cv2.circle(canvas, _pt(gt.xy[t]), 9, GT_COLOUR, 1, cv2.LINE_AA)
@@ -111,7 +169,7 @@ class OverlayClip:
         with VideoSink(path, fps) as sink:
             for frame in drawn:
                 sink.write(resize_width(frame, min(self.width, frame.shape[1])))
-        return Path(path)
+        return sink.path
 
 
 def resize_width(image: np.ndarray, width: int) -> np.ndarray:

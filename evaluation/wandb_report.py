@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.logger import PROJECT
+from data_prep.paths import WANDB_PROJECT
 from evaluation.run_data import RunData
 
 LINES = ("train/loss", "train/lr", "val/sibatracc", "val/score")
 SCALARS = ("best_score", "sibatracc")
 
 
-def build_wandb_report(runs: list[RunData], entity: str | None = None, project: str = PROJECT,
+def build_wandb_report(runs: list[RunData], entity: str | None = None, project: str = WANDB_PROJECT,
                        title: str | None = None):
     """The report object (``wandb_workspaces.reports.v2.Report``), not saved: :func:`publish` saves it.
 
@@ -45,7 +45,7 @@ def build_wandb_report(runs: list[RunData], entity: str | None = None, project: 
                              wr.PanelGrid(runsets=[runset], panels=panels)])
 
 
-def publish(runs: list[RunData], entity: str | None = None, project: str = PROJECT) -> str:
+def publish(runs: list[RunData], entity: str | None = None, project: str = WANDB_PROJECT) -> str:
     """Save the report to the W&B server and return its URL."""
     report = build_wandb_report(runs, entity, project)
     report.save()

@@ -42,7 +42,6 @@ class ProposalNetArgs:
     widths: tuple[int, ...] = (16, 32, 64, 96)  # stem (stride 2), then strides 4, 8, 16
     diffs: bool = True  # also feed frame_t - frame_{t-1}: motion without the network having to learn subtraction
     offset_reach: int = 0  # cells around the ball whose offset points at it; 0 = its own cell only (older weights)
-    backbone: str = "compact"  # "compact" (this module's encoder) or a timm model name (features at strides 4-16)
     signed_diffs: bool = False  # keep the sign of the frame differences (False = |difference|, older weights)
     # Candidates: no two within this many cells, after their sub-cell offsets (0 = CenterNet's 3x3 max-pool on the
     # cell grid, which the older weights' refiners and decoders were fitted to); see :func:`extract_candidates`.
@@ -58,27 +57,17 @@ class ProposalNet(nn.Module):
     """Heatmap + offset for each of ``frames`` stacked frames."""
 
     def __init__(self, *, frames: int = 3, widths: tuple[int, ...] = (16, 32, 64, 96), diffs: bool = True,
-                 offset_reach: int = 0, backbone: str = "compact", signed_diffs: bool = False,
-                 peak_radius: float = 0.0):
+                 offset_reach: int = 0, signed_diffs: bool = False, peak_radius: float = 0.0):
         super().__init__()
         assert len(widths) == 4, "widths are (stem, stride 4, stride 8, stride 16)"
-        self.args = ProposalNetArgs(frames, tuple(widths), diffs, offset_reach, backbone, signed_diffs, peak_radius)
+        self.args = ProposalNetArgs(frames, tuple(widths), diffs, offset_reach, signed_diffs, peak_radius)
         self.frames = frames
         c0, c1, c2, c3 = widths
         cin = 3 * frames + (frames - 1 if diffs else 0)
-        if backbone == "compact":
-            self.stem = conv_bn(cin, c0, stride=2)
-            self.enc1 = nn.Sequential(conv_bn(c0, c1, stride=2), conv_bn(c1, c1))
-            self.enc2 = nn.Sequential(conv_bn(c1, c2, stride=2), conv_bn(c2, c2))
-            self.enc3 = nn.Sequential(conv_bn(c2, c3, stride=2), conv_bn(c3, c3), conv_bn(c3, c3))
-        else:  # a generic backbone (no pretrained weights can be fetched here), projected to the decoder's widths
-            import timm
-
-            self.backbone = timm.create_model(backbone, pretrained=False, features_only=True, in_chans=cin,
-                                              out_indices=(1, 2, 3))
-            assert self.backbone.feature_info.reduction() == [4, 8, 16], f"{backbone}: needs features at strides 4-16"
-            self.project = nn.ModuleList(conv_bn(ch, width, kernel=1) for ch, width in
-                                         zip(self.backbone.feature_info.channels(), (c1, c2, c3)))
+        self.stem = conv_bn(cin, c0, stride=2)
+        self.enc1 = nn.Sequential(conv_bn(c0, c1, stride=2), conv_bn(c1, c1))
+        self.enc2 = nn.Sequential(conv_bn(c1, c2, stride=2), conv_bn(c2, c2))
+        self.enc3 = nn.Sequential(conv_bn(c2, c3, stride=2), conv_bn(c3, c3), conv_bn(c3, c3))
         self.lat2 = conv_bn(c3, c2, kernel=1)
         self.dec2 = conv_bn(c2, c2)
         self.lat1 = conv_bn(c2, c1, kernel=1)
@@ -107,12 +96,9 @@ class ProposalNet(nn.Module):
         assert t == self.frames and c == 3, f"expected (b, {self.frames}, 3, H, W), got {tuple(frames.shape)}"
         assert height % 16 == 0 and width % 16 == 0, f"H and W must be multiples of 16, got {height}x{width}"
         x = self.input_channels(frames)
-        if self.args.backbone == "compact":
-            e1 = self.enc1(self.stem(x))
-            e2 = self.enc2(e1)
-            e3 = self.enc3(e2)
-        else:
-            e1, e2, e3 = (project(f) for project, f in zip(self.project, self.backbone(x)))
+        e1 = self.enc1(self.stem(x))
+        e2 = self.enc2(e1)
+        e3 = self.enc3(e2)
         d2 = self.dec2(e2 + F.interpolate(self.lat2(e3), scale_factor=2, mode="nearest"))
         return self.dec1(e1 + F.interpolate(self.lat1(d2), scale_factor=2, mode="nearest"))
 
@@ -128,7 +114,10 @@ class ProposalNet(nn.Module):
 def build_proposal(args: ProposalNetArgs | dict) -> ProposalNet:
     """Rebuild a :class:`ProposalNet` from its args (a dataclass or the dict stored in a checkpoint)."""
     if isinstance(args, dict):
-        args = ProposalNetArgs(**{**args, "widths": tuple(args["widths"])})
+        # Checkpoints from before the compact encoder became the only one record backbone="compact".
+        assert args.get("backbone", "compact") == "compact", f"backbone {args['backbone']!r} is no longer supported"
+        kept = {name: value for name, value in args.items() if name != "backbone"}
+        args = ProposalNetArgs(**{**kept, "widths": tuple(args["widths"])})
     return ProposalNet(**asdict(args))
 
 
@@ -184,17 +173,16 @@ def cells_to_pixels(uv: torch.Tensor) -> torch.Tensor:
 
 
 class ProposalLoss(nn.Module):
-    """Heatmap loss (CenterNet focal, or TrackNetV2's weighted BCE) plus L1 on the offset to the ball centre, at the
-    ball's cell and every cell within ``offset_reach`` of it (averaged over those inside the map).
+    """CenterNet focal heatmap loss plus L1 on the offset to the ball centre, at the ball's cell and every cell
+    within ``offset_reach`` of it (averaged over those inside the map).
 
     logits (b, t, h, w), offset (b, t, 2, h, w); targets from ``data_prep.stacks.heatmap_targets``:
     heat (b, t, h, w), offset (b, t, 2), cell (b, t, 2) as (col, row), has_ball (b, t), weight (b, t).
     """
 
-    def __init__(self, kind: str = "focal", offset_weight: float = 1.0, offset_reach: int = 0):
+    def __init__(self, offset_weight: float = 1.0, offset_reach: int = 0):
         super().__init__()
-        assert kind in ("focal", "wbce"), f"loss kind must be 'focal' or 'wbce', got {kind!r}"
-        self.kind, self.offset_weight, self.offset_reach = kind, offset_weight, offset_reach
+        self.offset_weight, self.offset_reach = offset_weight, offset_reach
 
     def forward(self, logits: torch.Tensor, offset: torch.Tensor, targets: dict[str, torch.Tensor]
                 ) -> dict[str, torch.Tensor]:
@@ -203,15 +191,10 @@ class ProposalLoss(nn.Module):
         weight = torch.where(has_ball, targets["weight"], torch.ones_like(targets["weight"]))[..., None, None]
         prob = logits.sigmoid().clamp(1e-4, 1 - 1e-4)
         num_pos = has_ball.sum().clamp(min=1)
-        if self.kind == "focal":
-            pos = (heat >= 1.0).float()
-            pos_loss = -torch.log(prob) * (1 - prob) ** 2 * pos * weight
-            neg_loss = -torch.log(1 - prob) * prob ** 2 * (1 - heat) ** 4 * (1 - pos)
-            heat_loss = (pos_loss.sum() + neg_loss.sum()) / num_pos
-        else:
-            # TrackNetV2: BCE where each term is weighted by the squared error of the other class.
-            bce = -(heat * (1 - prob) ** 2 * torch.log(prob) + (1 - heat) * prob ** 2 * torch.log(1 - prob))
-            heat_loss = (bce * weight).sum() / num_pos
+        pos = (heat >= 1.0).float()
+        pos_loss = -torch.log(prob) * (1 - prob) ** 2 * pos * weight
+        neg_loss = -torch.log(1 - prob) * prob ** 2 * (1 - heat) ** 4 * (1 - pos)
+        heat_loss = (pos_loss.sum() + neg_loss.sum()) / num_pos
         h, w = logits.shape[-2:]
         steps = torch.arange(-self.offset_reach, self.offset_reach + 1, device=logits.device)
         shifts = torch.cartesian_prod(steps, steps).reshape(-1, 2)  # (m, 2) as (d col, d row)

@@ -28,7 +28,8 @@ from torch.utils.data import BatchSampler, RandomSampler
 
 import train
 from engine import distributed
-from engine.checkpoint import load_checkpoint, seed_everything
+from engine.checkpoint import seed_everything
+from model.checkpoint import load_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 GLOBAL_BATCH = 4
@@ -70,7 +71,7 @@ def _net_and_losses():
 
     torch.manual_seed(0)
     net = ProposalNet(frames=3, widths=(8, 8, 16, 16))
-    criterion = ProposalLoss("focal")
+    criterion = ProposalLoss()
 
     def losses(model, batch):
         logits, offset = model(batch["frames"])

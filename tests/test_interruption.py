@@ -16,7 +16,7 @@ import torch
 import train
 from data_prep.clips import DataError, load_clip
 from data_prep.frame_cache import FrameCache
-from engine.checkpoint import load_checkpoint
+from model.checkpoint import load_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 

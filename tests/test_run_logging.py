@@ -18,8 +18,9 @@ import train
 from data_prep.clips import discover_clips
 from engine.config import ProposalConfig
 from engine.logger import RunLogger, wandb_mode
-from engine.loop import autocast_dtype, resolve_device
+from engine.loop import autocast_dtype
 from evaluation.predictions import Track, write_track
+from model.checkpoint import resolve_device
 
 BLOCK, HEADER = 32768, 7  # the .wandb file is a LevelDB-style log: 32 KiB blocks, 7-byte record headers
 

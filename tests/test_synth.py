@@ -9,8 +9,10 @@ import pytest
 
 from data_prep.clips import discover_clips
 from data_prep.synth import ClipRenderer, contact_sheet, render_clip, render_dataset
+from data_prep.synth.__main__ import main as synth_main
 from data_prep.synth.camera import HALF_LENGTH, SINGLES_WIDTH, Camera, court_lines, random_broadcast_camera
 from data_prep.synth.physics import SURFACE_BOUNCE, aim, fly
+from data_prep.synth.render import RECORD, SeedMismatch
 
 FRAMES = 8
 
@@ -153,3 +155,29 @@ def test_parallel_render_matches_serial(dataset, tmp_path):
     files = sorted(p.name for p in serial.iterdir())
     assert files == sorted(p.name for p in parallel.iterdir()) and "labels.csv" in files
     assert all((serial / name).read_bytes() == (parallel / name).read_bytes() for name in files)
+
+
+def test_another_seed_into_a_rendered_folder_is_refused(dataset):
+    before = (dataset / "game1" / "clip1" / "labels.csv").read_bytes()
+    with pytest.raises(SeedMismatch, match=rf"{dataset} holds synthetic data rendered with seed 5, not the seed 6"):
+        render_dataset(dataset, games=1, clips=2, seed=6, frames=FRAMES, progress=False)
+    with pytest.raises(SeedMismatch, match="seed 5"):
+        render_clip(dataset, seed=6, game=1, clip=3, frames=FRAMES)
+    with pytest.raises(SystemExit, match="error: .*seed 5, not the seed 7"):
+        synth_main(["--out", str(dataset), "--games", "1", "--clips", "2", "--seed", "7", "--frames", str(FRAMES)])
+    assert (dataset / "game1" / "clip1" / "labels.csv").read_bytes() == before
+    assert not (dataset / "game1" / "clip3").exists()
+
+
+def test_complete_folder_renders_nothing_and_shows_no_bar(dataset, capfd):
+    render_dataset(dataset, games=1, clips=2, seed=5, frames=FRAMES, progress=True)
+    assert "rendering" not in capfd.readouterr().err
+
+
+def test_folder_without_a_seed_record_gets_one(tmp_path):
+    (tmp_path / "game1" / "clip1").mkdir(parents=True)
+    (tmp_path / "game1" / "clip1" / "labels.csv").write_text("file name,code,x,y,q\n")
+    render_dataset(tmp_path, games=1, clips=1, seed=3, frames=1, progress=False)
+    assert (tmp_path / RECORD).read_text().strip() == '{"seed": 3}'
+    with pytest.raises(SeedMismatch):
+        render_dataset(tmp_path, games=1, clips=1, seed=4, frames=1, progress=False)

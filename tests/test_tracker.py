@@ -2,6 +2,7 @@
 import functools
 import hashlib
 import http.server
+import json
 import threading
 
 import cv2
@@ -10,7 +11,7 @@ import pytest
 
 import evaluate
 from data_prep.clips import discover_clips, read_frame
-from engine.checkpoint import CheckpointError
+from model.checkpoint import CheckpointError
 from tracking.assignment import SuperTrackingModel
 from tracking.tracker import Tracker
 from tracking.weights import resolve_weights
@@ -93,7 +94,7 @@ def test_weights_from_a_url_are_checksummed_and_cached(tiny_runs, loopback, tmp_
     (www / "other.pt").write_bytes(data[: len(data) // 2])
     with pytest.raises(CheckpointError, match="does not match"):
         resolve_weights(f"{base}/other.pt", sha256=digest, cache_dir=cache)
-    assert not list(cache.glob("*.part"))
+    assert not list(cache.glob(".*.tmp"))
 
 
 def test_corrupt_or_truncated_weights_fail_clearly(tiny_runs, tmp_path):
@@ -123,8 +124,11 @@ def test_track_py_video_in_track_out(tiny_runs, ball_data, tmp_path):
     frames = [cv2.resize(read_frame(p), (240, 144)) for p in clip.frames]  # another resolution than trained
     write_mp4(tmp_path / "match.mp4", frames)
     summary = track.main([str(tmp_path / "match.mp4"), "--out", str(tmp_path / "out"),
-                          "--weights", str(tiny_runs["bundle"])])
+                          "--weights", str(tiny_runs["bundle"]), "--label-studio", str(tmp_path / "out" / "ls")])
     assert summary["frames"] == len(frames)
+    task, = json.loads((tmp_path / "out" / "ls" / "tasks.json").read_text())  # the track as Label Studio predictions
+    balls = summary["frames_with_ball"]
+    assert bool(task["predictions"][0]["result"]) == (balls > 0) and (tmp_path / "out" / "ls" / "config.xml").exists()
     lines = (tmp_path / "out" / "track.csv").read_text().splitlines()
     assert lines[0] == "frame,code,x,y" and len(lines) == len(frames) + 1
     video = cv2.VideoCapture(str(tmp_path / "out" / "overlay.mp4"))

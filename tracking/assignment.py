@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from data_prep.clips import FULL_SIZE, discover_clips
+from data_prep.clips import FULL_SIZE, DataError, clip_problems, discover_clips
 from evaluation.report import score_tracks
 from tracking.tracker import Tracker
 
@@ -36,8 +36,9 @@ class SuperTrackingModel:
         return self.tracker
 
     def predict(self, clip: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """clip (n, H, W, 3) uint8 RGB -> labels (n, 3) float [code, x, y] in full-resolution pixels (x = y = -1
-        when code is 0), prob (n, h, w) float16 proposal probability maps."""
+        """clip (n, H, W, 3) uint8 RGB -> labels (n, 3) float64 [code, x, y] in full-resolution pixels (x = y = -1
+        when code is 0), prob (n, h, w) float32 proposal probability maps in [0, 1] at the proposal's output size
+        (72 x 128 for the shipped weights)."""
         tracker = self._ready()
         clip = np.asarray(clip)
         assert clip.ndim == 4 and clip.shape[-1] == 3, f"clip must be (n, H, W, 3), got {clip.shape}"
@@ -56,6 +57,9 @@ class SuperTrackingModel:
         """Track every clip of ``games`` under ``data_path``, print per-clip scores, return the mean SiBaTrAcc."""
         tracker = self._ready()
         clips = discover_clips(Path(data_path), list(games))
+        problems = clip_problems(clips)  # headers only: a bad frame fails here, not after the clips before it
+        if problems:
+            raise DataError(Path(data_path), "bad clips:\n" + "\n".join(problems))
         report = score_tracks(clips, tracker.track_clip, self.out_path / test_name, visualize=do_visualization,
                               probability=tracker.probability_maps, extra=tracker.describe())
         return report.sibatracc

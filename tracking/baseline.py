@@ -16,13 +16,12 @@ import numpy as np
 import torch
 
 from data_prep.clips import Clip, scale_points
-from data_prep.frame_cache import resize_frame
-from engine.checkpoint import load_checkpoint
-from engine.loop import resolve_device
+from data_prep.video import resize_frame
 from evaluation.predictions import Track
 from model.baseline_unet import BaselineUNet, build_baseline, interpolate_gaps, mask_to_positions
+from model.checkpoint import load_checkpoint, resolve_device
 from tracking.candidates import frames_to_tensor
-from tracking.tracker import ClipOutput
+from tracking.output import ClipOutput
 
 
 class BaselineTracker:
@@ -33,10 +32,12 @@ class BaselineTracker:
         self.source = ""
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "auto", **overrides) -> BaselineTracker:
-        """From a ``train.py --stage baseline`` checkpoint (its config gives the input size and settings)."""
+    def load(cls, path: str | Path, device: str = "auto", payload: dict | None = None,
+             **overrides) -> BaselineTracker:
+        """From a ``train.py --stage baseline`` checkpoint (its config gives the input size and settings);
+        ``payload``: the file's contents if already read."""
         device = resolve_device(device)
-        payload = load_checkpoint(Path(path), "baseline")
+        payload = load_checkpoint(Path(path), "baseline", payload)
         model = build_baseline(payload["model_args"])
         model.load_state_dict(payload["model"])
         cfg = payload["config"]

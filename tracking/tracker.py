@@ -12,32 +12,23 @@ import itertools
 import logging
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from data_prep.clips import FULL_SIZE, Clip, scale_points
-from data_prep.frame_cache import resize_frame
-from engine.checkpoint import read_payload
-from engine.loop import resolve_device
+from data_prep.video import resize_frame
 from evaluation.predictions import Track
+from model.checkpoint import read_payload, resolve_device
+from tracking.baseline import BaselineTracker
 from tracking.candidates import Candidates, Refined, propose_clip, refine_clip
 from tracking.decode import DecodeParams, StreamingDecoder, decode_track
-from tracking.weights import ProposalStage, RefineStage, load_bundle, resolve_weights
+from tracking.output import ClipOutput
+from tracking.weights import Bundle, ProposalStage, RefineStage, load_bundle, resolve_weights
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class ClipOutput:
-    """Everything the tracker computed for a clip: the track and the per-frame candidates behind it."""
-
-    track: Track
-    candidates: Candidates
-    refined: Refined | None
-    seconds: float = 0.0  # wall-clock time of tracking, frame reading included
 
 
 class Tracker:
@@ -61,18 +52,20 @@ class Tracker:
         A ``train.py --stage baseline`` checkpoint gives the assignment's baseline instead, with the same interface.
         """
         path = resolve_weights(weights)
-        if read_payload(path)["stage"] == "baseline":
-            from tracking.baseline import BaselineTracker
-
+        payload = read_payload(path)  # the one torch.load of the file
+        if payload["stage"] == "baseline":
             if overrides.pop("ensemble", False):
                 raise ValueError(f"{path}: the temporal ensemble is the proposal stage's; the baseline has none")
-            return BaselineTracker.load(path, device, **overrides)
+            return BaselineTracker.load(path, device, payload=payload, **overrides)
         device = resolve_device(device)
-        bundle = load_bundle(path, device)
-        tracker = cls(bundle.proposal, bundle.refine, bundle.decode, **{**bundle.settings, **overrides},
-                      device=device)
+        tracker = cls.from_bundle(load_bundle(path, device, payload), device, **overrides)
         tracker.source = str(path)
         return tracker
+
+    @classmethod
+    def from_bundle(cls, bundle: Bundle, device: torch.device | str = "cpu", **overrides) -> Tracker:
+        """From a loaded bundle (its stages already on ``device``), its settings overridden by ``overrides``."""
+        return cls(bundle.proposal, bundle.refine, bundle.decode, **{**bundle.settings, **overrides}, device=device)
 
     def describe(self) -> dict:
         return {"weights": self.source, "decode": asdict(self.decode), "top_k": self.top_k,

@@ -1,4 +1,5 @@
-"""Trained weights: stage checkpoints, the tracker bundle that ships both stages, and fetching bundles.
+"""Trained weights for inference: loading stage checkpoints and the tracker bundle that ships both stages, and
+fetching bundles. Writing a bundle is training's: :mod:`engine.bundle`.
 
 A *bundle* (``weights/tracker.pt``) holds each stage's constructor args and weights, the proposal's presence
 threshold, the decoder's parameters and the tracker's settings: the tracker is rebuilt from it alone. Everything
@@ -14,21 +15,23 @@ import hashlib
 import logging
 import os
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from data_prep.atomic import atomic_path
 from data_prep.crops import CropSpec
+from data_prep.paths import PROJECT_ROOT
 from data_prep.stacks import StackSpec
-from engine.checkpoint import CheckpointError, load_checkpoint, read_payload, save_checkpoint
+from model.checkpoint import CheckpointError, check_stage, load_checkpoint, read_payload
 from model.proposal import ProposalNet, build_proposal
 from model.refine import RefineNet, build_refine
 from tracking.decode import DecodeParams
 
 log = logging.getLogger(__name__)
 
-WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+WEIGHTS_DIR = PROJECT_ROOT / "weights"
 DEFAULT_BUNDLE = WEIGHTS_DIR / "tracker.pt"
 CHECKSUMS = WEIGHTS_DIR / "SHA256SUMS"
 CACHE_DIR = Path(os.environ.get("TENNIS_TRACKER_CACHE", Path.home() / ".cache" / "tennis-tracker"))
@@ -89,39 +92,17 @@ def load_proposal(path: Path, device: torch.device | str = "cpu") -> ProposalSta
 
 
 def load_refine(path: Path, device: torch.device | str = "cpu") -> RefineStage:
-    payload = load_checkpoint(path, "refine")
-    return _refine_from({"model_args": payload["model_args"], "model": payload["model"]}, path, device)
+    return _refine_from(refine_part(load_checkpoint(path, "refine")), path, device)
 
 
-def write_bundle(path: Path, proposal_ckpt: Path, refine_ckpt: Path | None, decode: DecodeParams,
-                 settings: dict, provenance: dict) -> str:
-    """Bundle the stages for inference; returns the file's sha256 (also recorded in ``SHA256SUMS`` beside it)."""
-    bundle = {"stage": "tracker", "proposal": proposal_part(load_checkpoint(proposal_ckpt, "proposal")),
-              "refine": None, "decode": asdict(decode), "settings": settings, "provenance": provenance}
-    if refine_ckpt is not None:
-        payload = load_checkpoint(refine_ckpt, "refine")
-        bundle["refine"] = {"model_args": payload["model_args"], "model": payload["model"]}
-    return _save_bundle(path, bundle)
+def refine_part(payload: dict) -> dict:
+    """The inference part of a refine training checkpoint."""
+    return {"model_args": payload["model_args"], "model": payload["model"]}
 
 
-def rewrite_bundle(source: Path, path: Path, decode: DecodeParams, provenance: dict) -> str:
-    """A copy of the bundle ``source`` with other decoder parameters (a recalibration); returns its sha256."""
-    bundle = read_payload(source, "tracker")
-    return _save_bundle(path, {**bundle, "decode": asdict(decode), "provenance": provenance})
-
-
-def _save_bundle(path: Path, bundle: dict) -> str:
-    """Save, then record the file's sha256 in ``SHA256SUMS`` beside it."""
-    save_checkpoint(path, bundle)
-    digest = sha256_of(path)
-    sums = Path(path).parent / "SHA256SUMS"
-    lines = [ln for ln in (sums.read_text().splitlines() if sums.exists() else []) if not ln.endswith(Path(path).name)]
-    sums.write_text("\n".join(lines + [f"{digest}  {Path(path).name}"]) + "\n")
-    return digest
-
-
-def load_bundle(path: Path, device: torch.device | str = "cpu") -> Bundle:
-    payload = read_payload(path, "tracker")
+def load_bundle(path: Path, device: torch.device | str = "cpu", payload: dict | None = None) -> Bundle:
+    """The stages, decoder parameters and settings of a tracker bundle; ``payload``: its contents if already read."""
+    payload = read_payload(path, "tracker") if payload is None else check_stage(payload, path, "tracker")
     try:
         proposal = _proposal_from(payload["proposal"], path, device)
         refine = _refine_from(payload["refine"], path, device) if payload.get("refine") else None
@@ -184,22 +165,18 @@ def _download(source: str, sha256: str | None, cache_dir: Path) -> Path:
         except CheckpointError:
             log.warning("cached %s fails its checksum; downloading again", target)
             target.unlink()
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
     try:
-        # gdown resolves Drive share links and ids (confirm pages included) and plain URLs alike.
-        by_id = {"id": key} if drive or DRIVE_ID.fullmatch(source) else {"url": source}
-        result = gdown.download(**by_id, output=str(tmp), quiet=True, timeout=60)
-        if result is None or not tmp.is_file():
-            raise CheckpointError(f"{source}: download failed")
-        verify(tmp, sha256)
-        if sha256 is None:
-            log.warning("%s: no checksum given; downloaded file has sha256 %s", source, sha256_of(tmp))
-        tmp.replace(target)
+        with atomic_path(target) as tmp:
+            # gdown resolves Drive share links and ids (confirm pages included) and plain URLs alike.
+            by_id = {"id": key} if drive or DRIVE_ID.fullmatch(source) else {"url": source}
+            result = gdown.download(**by_id, output=str(tmp), quiet=True, timeout=60)
+            if result is None or not tmp.is_file():
+                raise CheckpointError(f"{source}: download failed")
+            verify(tmp, sha256)
+            if sha256 is None:
+                log.warning("%s: no checksum given; downloaded file has sha256 %s", source, sha256_of(tmp))
     except CheckpointError:
         raise
     except Exception as error:  # gdown raises its own types and requests' ones
         raise CheckpointError(f"{source}: download failed: {error}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
     return target

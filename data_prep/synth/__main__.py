@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from .render import render_dataset
+from .render import SeedMismatch, render_dataset
 from .sheet import contact_sheet
 
 
@@ -57,8 +57,11 @@ def main(argv: list[str] | None = None) -> None:
         return
     args = render_parser().parse_args(argv)
     start = time.perf_counter()
-    render_dataset(args.out, args.games, args.clips, args.seed, frames=args.frames, workers=args.workers,
-                   progress=not args.quiet)
+    try:
+        render_dataset(args.out, args.games, args.clips, args.seed, frames=args.frames, workers=args.workers,
+                       progress=not args.quiet)
+    except SeedMismatch as error:  # another seed's folder: a message, not a traceback
+        sys.exit(f"error: {error}")
     logging.getLogger(__name__).info("rendered %s in %.1f s", args.out, time.perf_counter() - start)
 
 

@@ -16,9 +16,11 @@ Trajectory column ``q``: 1 a hit and 2 a bounce within the frame's time, 0 other
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import math
 import multiprocessing
+import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -420,11 +422,39 @@ def is_complete(path: Path, frames: int) -> bool:
     return (path / "labels.csv").is_file() and len(list(path.glob("*.jpg"))) == frames
 
 
+RECORD = "synth.json"  # OUT/synth.json: the seed a data set folder was rendered with
+
+
+class SeedMismatch(ValueError):
+    """A data set folder rendered with another seed than the one asked for."""
+
+
+def claim_folder(out: Path, seed: int) -> None:
+    """Record ``seed`` as the one ``out`` is rendered with, or refuse a folder rendered with another seed: complete
+    clips are kept, so rendering another seed into it would silently mix (or keep) the old data."""
+    out, record = Path(out), Path(out) / RECORD
+    if record.is_file():
+        recorded = json.loads(record.read_text()).get("seed")
+        if recorded != seed:
+            raise SeedMismatch(f"{out} holds synthetic data rendered with seed {recorded}, not the seed {seed} asked "
+                               f"for: pass another --out for seed {seed}, or delete {out} to re-render it")
+        return
+    if any(out.glob("game*/clip*/labels.csv")):
+        log.info("%s: clips without a seed record (rendered before %s existed); recording seed %d", out, RECORD,
+                 seed)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / f".{RECORD}.{os.getpid()}.tmp"  # per process: workers may claim at once, with the same seed
+    tmp.write_text(json.dumps({"seed": seed}) + "\n")
+    tmp.replace(record)
+
+
 def render_clip(out: Path, seed: int, game: int, clip: int, frames: int = 120) -> int:
     """Render one clip into ``out/gameG/clipC``: frames into a temporary folder, labels last, then a rename.
 
-    Returns the number of frames written (0 when the clip was already complete).
+    Returns the number of frames written (0 when the clip was already complete). A folder rendered with another
+    seed raises :class:`SeedMismatch` (:func:`claim_folder`).
     """
+    claim_folder(out, seed)
     final = clip_dir(out, game, clip)
     if is_complete(final, frames):
         return 0
@@ -459,16 +489,19 @@ def render_dataset(out: Path, games: int, clips: int, seed: int, frames: int = 1
     """Render ``games`` x ``clips`` clips of ``frames`` frames into ``out/game1..G/clip1..C``.
 
     Clips already complete on disk are skipped, so an interrupted render resumes; ``workers`` processes render
-    clips in parallel with identical output to a serial run.
+    clips in parallel with identical output to a serial run. A folder rendered with another seed raises
+    :class:`SeedMismatch` (its complete clips would otherwise be kept as they are).
     """
     assert games > 0 and clips > 0 and frames > 0 and workers > 0, "games, clips, frames and workers must be positive"
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    claim_folder(out, seed)
     tasks = [(out, seed, g, c, frames) for g in range(1, games + 1) for c in range(1, clips + 1)
              if not is_complete(clip_dir(out, g, c), frames)]
     skipped = games * clips - len(tasks)
     if skipped:
         log.info("%d of %d clips already rendered in %s", skipped, games * clips, out)
+    if not tasks:
+        return  # nothing to render: no empty progress bar
     bar = tqdm(total=len(tasks) * frames, unit="frame", disable=not progress, desc="rendering")
     if workers == 1 or len(tasks) <= 1:
         for task in tasks:

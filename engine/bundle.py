@@ -1,8 +1,9 @@
 """Bundle trained stages into one tracker file, with the decoder's parameters calibrated on validation clips.
+(Reading a bundle is inference's: :func:`tracking.weights.load_bundle`.)
 
-    python -m tracking.bundle --proposal runs/proposal_1/best.pt --refine runs/refine_1/best.pt \
+    python -m engine.bundle --proposal runs/proposal_1/best.pt --refine runs/refine_1/best.pt \
         --out weights/tracker.pt [--data ROOT --val-games 3]
-    python -m tracking.bundle --recalibrate weights/tracker.pt --data data/tennis_real --val-games 1 2 3 \
+    python -m engine.bundle --recalibrate weights/tracker.pt --data data/tennis_real --val-games 1 2 3 \
         [--with-embedded-val] --out runs/real_calibrated.pt        # redo an existing bundle's calibration
 
 The decoder's few costs (presence bias, start cost, gap length) are chosen by a small grid search maximising
@@ -22,15 +23,26 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from data_prep.atomic import write_text_atomic
 from data_prep.clips import Clip, discover_clips
 from data_prep.embedded import EMBEDDED, ensure_embedded
 from data_prep.splits import resolve_splits
-from engine.checkpoint import read_payload
+from engine.checkpoint import save_checkpoint
 from engine.config import git_commit
 from evaluation.metrics import Report, score_clip
+from model.checkpoint import load_checkpoint, read_payload
 from tracking.decode import DecodeParams, decode_track
-from tracking.tracker import ClipOutput, Tracker
-from tracking.weights import load_proposal, load_refine, rewrite_bundle, write_bundle
+from tracking.output import ClipOutput
+from tracking.tracker import Tracker
+from tracking.weights import (
+    DEFAULT_BUNDLE,
+    load_bundle,
+    load_proposal,
+    load_refine,
+    proposal_part,
+    refine_part,
+    sha256_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +103,32 @@ def leave_one_game_out(outputs: list[ClipOutput], clips: list[Clip], base: Decod
     return rows
 
 
+def write_bundle(path: Path, proposal_ckpt: Path, refine_ckpt: Path | None, decode: DecodeParams,
+                 settings: dict, provenance: dict) -> str:
+    """Bundle the stages for inference; returns the file's sha256 (also recorded in ``SHA256SUMS`` beside it)."""
+    bundle = {"stage": "tracker", "proposal": proposal_part(load_checkpoint(proposal_ckpt, "proposal")),
+              "refine": None, "decode": asdict(decode), "settings": settings, "provenance": provenance}
+    if refine_ckpt is not None:
+        bundle["refine"] = refine_part(load_checkpoint(refine_ckpt, "refine"))
+    return _save_bundle(path, bundle)
+
+
+def rewrite_bundle(bundle: dict, path: Path, decode: DecodeParams, provenance: dict) -> str:
+    """A copy of the bundle read as ``bundle`` with other decoder parameters (a recalibration); returns its sha256."""
+    return _save_bundle(path, {**bundle, "decode": asdict(decode), "provenance": provenance})
+
+
+def _save_bundle(path: Path, bundle: dict) -> str:
+    """Save, then record the file's sha256 in ``SHA256SUMS`` beside it."""
+    save_checkpoint(path, bundle)
+    digest = sha256_of(path)
+    sums = Path(path).parent / "SHA256SUMS"
+    lines = [ln for ln in (sums.read_text().splitlines() if sums.exists() else []) if not ln.endswith(Path(path).name)]
+    write_text_atomic(sums, "\n".join(lines + [f"{digest}  {Path(path).name}"]) + "\n")
+    return digest
+
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     source = parser.add_mutually_exclusive_group(required=True)
@@ -98,7 +136,7 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--recalibrate", type=Path, metavar="BUNDLE",
                         help="an existing tracker bundle whose decoder is calibrated again (its stages are kept)")
     parser.add_argument("--refine", type=Path, help="refine checkpoint; omit for a proposal-only tracker")
-    parser.add_argument("--out", type=Path, default=Path("weights") / "tracker.pt", help="bundle to write")
+    parser.add_argument("--out", type=Path, default=DEFAULT_BUNDLE, help="bundle to write")
     parser.add_argument("--data", type=Path, help="data for calibration; default: the embedded synthetic set")
     parser.add_argument("--val-games", type=int, nargs="+",
                         help="calibration games of --data; default: its validation split")
@@ -117,7 +155,8 @@ def main(argv=None) -> dict:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
     if args.recalibrate is not None:
-        tracker = Tracker.load(args.recalibrate, device="cpu")
+        source = read_payload(args.recalibrate, "tracker")  # read once: its stages, then its copy
+        tracker = Tracker.from_bundle(load_bundle(args.recalibrate, "cpu", source), device="cpu")
     else:
         tracker = Tracker(load_proposal(args.proposal), load_refine(args.refine) if args.refine else None)
     decode, calibration = DecodeParams(), {}
@@ -130,9 +169,9 @@ def main(argv=None) -> dict:
                  {k: getattr(decode, k) for k in GRID})
     settings = {"top_k": tracker.top_k, "min_score": tracker.min_score}
     if args.recalibrate is not None:
-        provenance = {**read_payload(args.recalibrate, "tracker").get("provenance", {}),
+        provenance = {**source.get("provenance", {}),
                       "recalibrated_from": str(args.recalibrate), "git": git_commit(), "calibration": calibration}
-        digest = rewrite_bundle(args.recalibrate, args.out, decode, provenance)
+        digest = rewrite_bundle(source, args.out, decode, provenance)
     else:
         provenance = {"proposal": str(args.proposal), "refine": str(args.refine) if args.refine else None,
                       "git": git_commit(), "calibration": calibration}

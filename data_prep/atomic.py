@@ -1,0 +1,30 @@
+"""Atomic file writes: a file is written under a temporary name beside its target and renamed over it, so a reader
+never sees half a file and an interrupted writer leaves the old one (or none) in place."""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path`` to write to; on success it replaces ``path``, on failure it is deleted.
+
+    The temporary name, ``.{name}.{pid}.tmp``, is hidden and per process, so writers in parallel processes do not
+    collide. The parent folder is created.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)

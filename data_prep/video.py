@@ -1,0 +1,79 @@
+"""Reading video: frames decoded one at a time as RGB, and resizing a frame; shared by the importers, the frame
+cache and the trackers (``track.py``), so every reader decodes and resizes the same way.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from data_prep.clips import DataError
+
+log = logging.getLogger(__name__)
+
+
+def iter_video_frames(path: Path, max_frames: int | None = None) -> Iterator[np.ndarray]:
+    """Decode a video frame by frame as RGB uint8 (H, W, 3), at most ``max_frames``; one frame in memory at a time.
+
+    Any resolution and frame rate. Raises :class:`DataError` naming the file (on the first ``next``) when the file
+    cannot be opened (not a video, an mp4 cut before its index, a codec OpenCV lacks) or decodes no frame, and
+    (when it is reached) at a frame whose size differs from the first one's. A video that stops decoding before the
+    frame count its container lists (cut short, or a damaged frame the decoder cannot get past) ends at the last
+    good frame with a warning giving both counts: the frames before it are real, so they are kept.
+    """
+    path = Path(path)
+    capture = _open_capture(path)
+    try:
+        listed = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))  # 0 or negative: the container does not say
+        count, size = 0, None
+        while max_frames is None or count < max_frames:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            if size is None:
+                size = frame.shape
+            elif frame.shape != size:
+                raise DataError(path, f"frame {count} is {frame.shape[1]}x{frame.shape[0]}, the first frame is "
+                                      f"{size[1]}x{size[0]}: one video must keep one frame size")
+            count += 1
+            yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+        if count == 0:
+            raise DataError(path, "video decodes no frames (empty, corrupt or unsupported codec)")
+        expected = listed if max_frames is None else min(listed, max_frames)
+        if count < expected:
+            log.warning("%s: decoding stopped after %d of the %d frames the file lists (truncated or corrupt); "
+                        "using the %d good frames", path, count, listed, count)
+    finally:
+        capture.release()
+
+
+def _open_capture(path: Path) -> cv2.VideoCapture:
+    if not path.is_file():
+        raise DataError(path, "video file does not exist")
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        capture.release()
+        raise DataError(path, "cannot open video (not a video, truncated before its index, or a codec OpenCV lacks)")
+    return capture
+
+
+def count_video_frames(path: Path, limit: int | None = None) -> int:
+    """How many frames ``path`` decodes (at most ``limit``), without converting them to RGB."""
+    capture = _open_capture(Path(path))
+    try:
+        count = 0
+        while (limit is None or count < limit) and capture.grab():
+            count += 1
+        return count
+    finally:
+        capture.release()
+
+
+def resize_frame(frame: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
+    """Resize an RGB frame to ``size = (width, height)``; ``None`` keeps it. INTER_AREA keeps small balls visible."""
+    if size is None or (frame.shape[1], frame.shape[0]) == tuple(size):
+        return frame
+    return cv2.resize(frame, tuple(size), interpolation=cv2.INTER_AREA)
