@@ -4,12 +4,18 @@ every checkpoint, the run folder (``config.json``) and the W&B run.
 from __future__ import annotations
 
 import argparse
+import ast
 import dataclasses
+import inspect
+import io
 import json
 import subprocess
+import textwrap
+import tokenize
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from data_prep.frame_cache import DEFAULT_CACHE
 
@@ -24,25 +30,25 @@ class CommonConfig:
     # Validate (choose the checkpoint and its presence threshold) on another data set, e.g. real labelled tennis,
     # while training on --data; --val-games then names games of this set (default: all of them).
     val_data: Path | None = None
-    cache: Path = DEFAULT_CACHE
-    epochs: int = 10
-    steps_per_epoch: int = 150
-    batch_size: int = 24
-    lr: float = 2e-3
-    weight_decay: float = 1e-4
-    warmup_steps: int = 100
-    max_norm: float = 5.0  # gradient clipping
+    cache: Path = DEFAULT_CACHE  # folder of the decoded-frame caches (safe to delete; rebuilt when needed)
+    epochs: int = 10  # training epochs (with --max-minutes: at most this many)
+    steps_per_epoch: int = 150  # optimiser steps per epoch; validation runs after each epoch
+    batch_size: int = 24  # samples per step, the global batch when run under torchrun
+    lr: float = 2e-3  # peak learning rate of AdamW (cosine schedule after the warm-up)
+    weight_decay: float = 1e-4  # AdamW weight decay
+    warmup_steps: int = 100  # linear learning-rate warm-up, in steps
+    max_norm: float = 5.0  # gradient clipping: the largest gradient norm
     # Wall-clock budget of the training loop (0 = none): after the second epoch the learning-rate schedule is fitted
     # to the epochs that fit it at this machine's pace, and a run stops after the epoch that passes it.
     max_minutes: float = 0.0
     workers: int = 0  # DataLoader workers; 0 keeps both CPU cores for the model
-    seed: int = 0
-    device: str = "auto"  # auto = cuda when present, else cpu
+    seed: int = 0  # seeds python, numpy and torch: a run is reproducible step for step
+    device: str = "auto"  # auto = cuda when present, else cpu; or a torch device such as cpu, cuda:1
     amp: bool = True  # mixed precision on CUDA (bfloat16, else float16 + loss scaling); proposal: also CPUs with AMX
     compile: bool = False  # torch.compile on CUDA
     out: Path | None = None  # run folder; None = runs/<stage>_N
     resume: Path | None = None  # a run folder or last.pt to continue from
-    wandb: str = "offline"  # offline | online | off
+    wandb: Literal["offline", "online", "off"] = "offline"  # Weights & Biases logging (online needs a key)
     augment: float = 1.0  # augmentation strength, 0 disables
     ema: float = 0.0  # decay of an exponential moving average of the weights, validated and shipped; 0 = off
 
@@ -63,22 +69,22 @@ class ProposalConfig(CommonConfig):
     # Cap of the weight average's decay: timm's 3/4-power warm-up reaches it after ~4,000 steps (0.998 at the
     # 3,900 steps of the default run here), so early epochs average over few steps and late ones over ~500.
     ema: float = 0.998
-    frames: int = 3
+    frames: int = 3  # frames per input stack; the net predicts a heatmap for each
     # Input size (multiples of 16). Training cost is set by the crop below, not by this; a larger input makes a
     # far ball more pixels (640 wide: 2 full-res px per input px, a heatmap cell of 8 px, the metric's tolerance).
     width: int = 640
     height: int = 352
-    widths: list[int] = field(default_factory=lambda: [16, 32, 64, 96])
-    diffs: bool = True
+    widths: list[int] = field(default_factory=lambda: [16, 32, 64, 96])  # channels of the encoder's four levels
+    diffs: bool = True  # also feed the differences of consecutive frames
     # Training crops (the net is fully convolutional): their pixels set the cost of a step. 256x160 steps are ~25%
     # cheaper than 320x192, so a time budget holds more of them, and scored higher at equal minutes (README).
     crop_width: int = 256
     crop_height: int = 160
-    ball_crop_prob: float = 0.8
-    reverse_prob: float = 0.5
-    occluded_weight: float = 0.5
+    ball_crop_prob: float = 0.8  # share of training crops placed to contain the ball
+    reverse_prob: float = 0.5  # share of training stacks played backwards (ball flight is time-symmetric)
+    occluded_weight: float = 0.5  # loss weight of occluded (code 3) balls, often invisible in the image
     heat_sigma: float = 1.0  # of the Gaussian target, in heatmap cells; 0.7 found fewer balls
-    offset_weight: float = 1.0
+    offset_weight: float = 1.0  # weight of the sub-cell (proposal) or sub-pixel (refine) position loss
     offset_reach: int = 1  # the offset is trained at cells up to this far from the ball's, each pointing at it
     signed_diffs: bool = True  # frame differences keep their sign: where the ball arrived vs where it left
     # Candidates are at least this many heatmap cells apart after their sub-cell offsets (0 = 3x3 max-pool on the
@@ -99,18 +105,18 @@ class RefineConfig(CommonConfig):
     proposal: Path | None = None  # proposal used to mine hard negatives; None = newest runs/proposal_N, else shipped
     crop: int = 32  # P: crop side in full-resolution pixels
     context: int = 2  # k: frames t-k .. t+k
-    patch: int = 8
-    dim: int = 128
-    depth: int = 4
-    heads: int = 4
+    patch: int = 8  # side of the transformer's square patches, in pixels
+    dim: int = 128  # token width of the transformer
+    depth: int = 4  # transformer blocks
+    heads: int = 4  # attention heads per block
     jitter: float = 12.0  # positives: crop centre drawn within this many px of the ball (at most MATCH_PX)
-    top_k: int = 5
+    top_k: int = 5  # proposal candidates per frame the refiner is trained and validated on
     epochs: int = 12
     max_minutes: float = 28.0
     lr: float = 1e-3
     batch_size: int = 64
-    code_weight: float = 0.2
-    offset_weight: float = 1.0
+    code_weight: float = 0.2  # weight of the visibility-code loss
+    offset_weight: float = 1.0  # weight of the sub-cell (proposal) or sub-pixel (refine) position loss
 
 
 @dataclass
@@ -122,14 +128,14 @@ class BaselineConfig(CommonConfig):
     three validations take about 29 minutes, the time our two stages take together by default.
     """
 
-    frames: int = 5
-    width: int = 640
-    height: int = 360
-    crop_width: int = 320
-    crop_height: int = 192
-    ball_crop_prob: float = 0.8
+    frames: int = 5  # frames per input stack (the assignment's 5)
+    width: int = 640  # input width of the UNet
+    height: int = 360  # input height of the UNet
+    crop_width: int = 320  # training crop width
+    crop_height: int = 192  # training crop height
+    ball_crop_prob: float = 0.8  # share of training crops placed to contain the ball
     reverse_prob: float = 0.0  # the baseline predicts the last frame of the stack: time direction matters
-    occluded_weight: float = 1.0
+    occluded_weight: float = 1.0  # loss weight of occluded (code 3) balls
     ball_radius: float = 2.5  # sigma of the Gaussian target mask, in 640x360 pixels
     threshold: float = 0.5  # mask probability that says "ball"
     max_gap: int = 4  # postprocess: interpolate gaps of at most this many frames between detections
@@ -141,21 +147,50 @@ class BaselineConfig(CommonConfig):
     lr: float = 1e-3
 
 
+def field_docs(cls: type) -> dict[str, str]:
+    """Each field's comment, as written in the dataclass source: the comment on its line, else the comment block
+    right above it, else (for a field right below another) its neighbour's. A subclass's comment wins over its
+    base's; these are the flags' ``--help`` texts."""
+    docs: dict[str, str] = {}
+    for klass in reversed([k for k in cls.__mro__ if dataclasses.is_dataclass(k)]):
+        source = textwrap.dedent(inspect.getsource(klass))
+        lines = source.splitlines()
+        comments = {tok.start[0]: tok.string.lstrip("#").strip()
+                    for tok in tokenize.generate_tokens(io.StringIO(source).readline) if tok.type == tokenize.COMMENT}
+        previous = (None, "")  # (line, text) of the field above: a group of fields shares one block comment
+        for node in ast.parse(source).body[0].body:
+            if not isinstance(node, ast.AnnAssign):
+                continue
+            text, row = comments.get(node.lineno, ""), node.lineno - 1
+            if not text:
+                block = []
+                while row > 0 and lines[row - 1].strip().startswith("#"):
+                    row -= 1
+                    block.insert(0, comments[row + 1])
+                text = " ".join(block) or (previous[1] if previous[0] == node.lineno - 1 else "")
+            if text:
+                docs[node.target.id] = text
+            previous = (node.end_lineno, text)
+    return docs
+
+
 def add_config_args(parser: argparse.ArgumentParser, cls: type, defaults: bool = True) -> None:
     """One ``--field-name`` flag per dataclass field, typed from the annotation, default from the dataclass.
 
     ``defaults=False`` leaves flags that were not typed out of the parsed namespace (to tell which were given).
     """
-    hints = typing.get_type_hints(cls)
+    hints, docs = typing.get_type_hints(cls), field_docs(cls)
     for f in dataclasses.fields(cls):
         flag = "--" + f.name.replace("_", "-")
         kind = hints[f.name]
         args = typing.get_args(kind)
         base = next((a for a in args if a is not type(None)), kind) if args and type(None) in args else kind
         default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-        help_text = f"default: {default}"
+        help_text = f"{docs.get(f.name, '')} (default: {default})".lstrip().replace("%", "%%")
         default = default if defaults else argparse.SUPPRESS
-        if base is bool:
+        if typing.get_origin(base) is Literal:
+            parser.add_argument(flag, choices=typing.get_args(base), default=default, help=help_text)
+        elif base is bool:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=help_text)
         elif typing.get_origin(base) is list:
             parser.add_argument(flag, type=typing.get_args(base)[0], nargs="+", default=default, help=help_text)

@@ -1,15 +1,5 @@
-"""The evaluation behind ``evaluate.py`` (and the demo): score a tracker on labelled clips with SiBaTrAcc (exactly
-as the assignment) and the TrackNet figures.
-
-    python evaluate.py --games 1 2                                   # tracker on the embedded synthetic test games
-    python evaluate.py --data ROOT --games 1 2 --weights FILE --visualize
-    python evaluate.py --data ROOT --games 1 2 --predictions DIR     # score saved DIR/game{G}_clip{C}.csv
-
-Prints one line per clip and ends with ``SiBaTrAcc: 0.xxxx``; writes ``report.json`` (every figure per clip and
-overall), the predictions and, with ``--visualize``, overlay and probability videos to ``--out`` (default
-``runs/exp_N``). Like a training run it also writes ``config.json``, ``summary.json`` and ``media/`` (per-clip and
-per-frame tables, a short overlay video of the first clip) and logs them to W&B (``--wandb``, offline by default),
-so ``python report.py runs/exp_N`` can review it.
+"""The evaluation behind ``evaluate.py`` and the demo: score a tracker (or saved predictions) on labelled clips,
+write the run folder (report, predictions, videos, media) and log it; the usage is in ``evaluate.py``'s docstring.
 """
 from __future__ import annotations
 

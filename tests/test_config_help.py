@@ -1,0 +1,35 @@
+"""`train.py --help` explains every flag in words, taken from the config dataclasses' field comments."""
+import argparse
+import dataclasses
+
+import pytest
+
+from engine.config import BaselineConfig, ProposalConfig, RefineConfig, add_config_args, field_docs
+
+
+@pytest.mark.parametrize("cls", [ProposalConfig, RefineConfig, BaselineConfig])
+def test_every_flag_has_words_and_a_default(cls):
+    parser = argparse.ArgumentParser()
+    add_config_args(parser, cls)
+    actions = {a.dest: a for a in parser._actions}
+    for f in dataclasses.fields(cls):
+        text = actions[f.name].help
+        assert "(default: " in text and len(text.split("(default: ")[0].split()) >= 2, (cls.__name__, f.name, text)
+    assert actions["wandb"].choices == ("offline", "online", "off")
+    parser.format_help()  # help texts with % signs must not break argparse's formatting
+
+
+def test_comment_above_a_field_and_on_its_line_and_subclass_override():
+    @dataclasses.dataclass
+    class Base:
+        # two lines
+        # of explanation
+        a: int = 1
+        b: int = 2  # on the line
+
+    @dataclasses.dataclass
+    class Child(Base):
+        b: int = 3  # overridden here
+
+    assert field_docs(Base) == {"a": "two lines of explanation", "b": "on the line"}
+    assert field_docs(Child)["b"] == "overridden here" and field_docs(Child)["a"] == "two lines of explanation"
