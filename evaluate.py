@@ -10,7 +10,22 @@ overall), the predictions and, with ``--visualize``, overlay and probability vid
 per-frame tables, a short overlay video of the first clip) and logs them to W&B (``--wandb``, offline by default),
 so ``python report.py runs/exp_N`` can review it. The work is done by ``engine/evaluate.py``.
 """
+import sys
+
+from data_prep.clips import DataError
 from engine.evaluate import main
+from model.checkpoint import CheckpointError
+
+
+def cli(argv=None) -> int:
+    """The command line: bad data or weights print ``error: <file>: <message>`` (no traceback), exit status 2."""
+    try:
+        main(argv)
+    except (DataError, CheckpointError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli())

@@ -1,21 +1,42 @@
 """Train/validation clips by game (never by frame: neighbouring frames are near duplicates and would leak)."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
-from data_prep.clips import Clip, DataError, discover_clips
+from data_prep.clips import Clip, DataError, clip_problems, discover_clips
 from data_prep.embedded import EMBEDDED, ensure_embedded
+
+log = logging.getLogger(__name__)
 
 
 def resolve_splits(data: Path | None, games: list[int] | None, val_games: list[int] | None,
-                   val_data: Path | None = None) -> tuple[Path, list[Clip], list[Clip]]:
+                   val_data: Path | None = None, stack: int = 1) -> tuple[Path, list[Clip], list[Clip]]:
     """(root, training clips, validation clips).
 
     No ``data``: the embedded synthetic set with its split. Real data: ``val_games`` defaults to the last game and
     ``games`` to every other game. ``val_data``: validation comes from that set instead (``val_games`` of it, default
     all), and training keeps every training game of ``data`` (the embedded split's training games, or all games of a
-    real set). Training skips broken clips with a warning; validation never skips.
+    real set). Every clip is checked up front (``check_clip``: at least ``stack`` frames, readable frames of one size,
+    labels inside the frame): training skips broken clips with a warning; a broken validation clip stops the run
+    before its first step, with every problem listed.
     """
+    root, train, val = _split(data, games, val_games, val_data)
+    problems = clip_problems(val, stack)
+    if problems:
+        raise DataError(root if val_data is None else Path(val_data),
+                        "broken validation clips:\n  " + "\n  ".join(problems))
+    kept = []
+    for clip in train:
+        problem = clip_problems([clip], stack)
+        if problem:
+            log.warning("skipping broken training clip: %s", problem[0])
+        else:
+            kept.append(clip)
+    return root, kept, val
+
+
+def _split(data, games, val_games, val_data) -> tuple[Path, list[Clip], list[Clip]]:
     if val_data is not None:
         root = ensure_embedded() if data is None else Path(data)
         games = games or (list(EMBEDDED.train_games) if data is None else None)

@@ -9,7 +9,7 @@ import logging
 from functools import partial
 from pathlib import Path
 
-from data_prep.clips import Clip, discover_clips
+from data_prep.clips import Clip, DataError, clip_problems, discover_clips
 from data_prep.embedded import EMBEDDED, ensure_embedded
 from engine.config import git_commit
 from engine.logger import RunLogger
@@ -46,6 +46,12 @@ def main(argv=None) -> float:
     root = args.data if args.data is not None else ensure_embedded()
     games = args.games if args.games else (None if args.data is not None else list(EMBEDDED.test_games))
     clips = discover_clips(root, games)
+    problems = clip_problems(clips)  # every bad clip named before any work (and before a run folder exists)
+    if problems:
+        raise DataError(root, "cannot score these clips:\n  " + "\n  ".join(problems))
+    if args.predictions is not None and args.out is not None \
+            and (Path(args.out) / "predictions").resolve() == Path(args.predictions).resolve():
+        raise DataError(args.predictions, "--out would overwrite the predictions being scored: choose another --out")
     out = Path(args.out or next_run_dir())
     print(f"scoring {len(clips)} clips of {root} -> {out}")
     if args.predictions is not None:

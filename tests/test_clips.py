@@ -338,3 +338,17 @@ def test_assignment_test_checks_every_clip_before_tracking(make_clip, tmp_path):
     with pytest.raises(DataError, match=rf"bad clips:\n{bad / '0001.jpg'}: truncated"):
         model.test(tmp_path / "data", [1])
     assert not (tmp_path / "out").exists()  # nothing tracked
+
+
+def test_splits_check_every_clip_before_training(make_clip, tmp_path, caplog):
+    from data_prep.splits import resolve_splits
+
+    make_clip("game1/clip1", n=5)
+    short = make_clip("game1/clip2", n=2)  # shorter than a stack of 3: skipped for training, named
+    make_clip("game2/clip1", n=5)
+    with caplog.at_level(logging.WARNING, logger="data_prep.splits"):
+        _, train, val = resolve_splits(tmp_path, [1], [2], stack=3)
+    assert [c.name for c in train] == ["game1_clip1"] and [c.name for c in val] == ["game2_clip1"]
+    assert any("skipping broken training clip" in r.message and str(short) in r.message for r in caplog.records)
+    cv2.imwrite(str(tmp_path / "game2" / "clip1" / "0004.jpg"), np.zeros((30, 40, 3), np.uint8))  # odd size
+    raises_data_error(lambda: resolve_splits(tmp_path, [1], [2], stack=3), tmp_path, match="0004.jpg")

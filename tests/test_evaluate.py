@@ -60,3 +60,23 @@ def test_visualize_writes_overlay_video(tmp_path):
     evaluate.main(["--data", str(data), "--predictions", str(preds), "--out", str(out), "--visualize"])
     video = cv2.VideoCapture(str(out / "videos" / "game1_clip1.mp4"))
     assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == len(GT_A_CODES)
+
+
+def test_refuses_to_overwrite_the_predictions_it_scores(tmp_path):
+    data, out = tmp_path / "data", tmp_path / "out"
+    write_clip(data / "game1" / "clip1", GT_A_CODES, GT_A_XY)
+    write_track(out / "predictions" / "game1_clip1.csv", Track(np.array(PRED_A_CODES), np.array(PRED_A_XY, float)))
+    before = (out / "predictions" / "game1_clip1.csv").read_bytes()
+    with pytest.raises(ValueError, match="overwrite the predictions"):
+        evaluate.main(["--data", str(data), "--games", "1", "--predictions", str(out / "predictions"), "--out", str(out)])
+    assert (out / "predictions" / "game1_clip1.csv").read_bytes() == before
+
+
+def test_a_frame_of_another_size_is_named_before_any_run_folder_exists(tmp_path):
+    data, preds, out = tmp_path / "data", tmp_path / "preds", tmp_path / "out"
+    write_clip(data / "game1" / "clip1", GT_A_CODES, GT_A_XY)
+    cv2.imwrite(str(data / "game1" / "clip1" / "0003.jpg"), np.full((72, 128, 3), 90, np.uint8))
+    write_track(preds / "game1_clip1.csv", Track(np.array(PRED_A_CODES), np.array(PRED_A_XY, float)))
+    with pytest.raises(ValueError, match="0003.jpg"):
+        evaluate.main(["--data", str(data), "--games", "1", "--predictions", str(preds), "--out", str(out)])
+    assert not out.exists()
