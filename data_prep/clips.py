@@ -30,6 +30,8 @@ import cv2
 import numpy as np
 import simplejpeg
 
+from data_prep.atomic import atomic_path
+
 log = logging.getLogger(__name__)
 
 FULL_SIZE = (1280, 720)  # (width, height) of the assignment's frames
@@ -299,15 +301,12 @@ def read_labels(path: Path, frame_names: list[str], size: tuple[int, int]) -> La
 def write_labels(path: Path, labels: Labels, frame_names: list[str]) -> None:
     """Write labels in the assignment's ``labels.csv`` format (floats kept to 3 decimals, blank when absent)."""
     assert len(frame_names) == len(labels), "one label row per frame"
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="") as f:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(ASSIGNMENT_HEADER)
         for name, code, (x, y), q in zip(frame_names, labels.codes, labels.xy, labels.traj):
             cells = ["", ""] if code == 0 else [_fmt(x), _fmt(y)]
             writer.writerow([name, int(code), *cells, "" if q < 0 else int(q)])
-    tmp.replace(path)
 
 
 def _fmt(value: float) -> str:

@@ -77,6 +77,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from data_prep.atomic import write_text_atomic
 from data_prep.clips import (
     DataError,
     Labels,
@@ -633,9 +634,7 @@ def local_files_url(rel: str | Path) -> str:
 def _write_project(out_dir: Path, tasks: list[dict], config: str) -> Path:
     (out_dir / "config.xml").write_text(config)
     path = out_dir / "tasks.json"
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(tasks, indent=1))
-    tmp.replace(path)
+    write_text_atomic(path, json.dumps(tasks, indent=1))
     log.info("%d task(s) -> %s, labelling config -> %s", len(tasks), path, out_dir / "config.xml")
     return path
 

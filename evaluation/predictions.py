@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from data_prep.atomic import atomic_path
 from data_prep.clips import DataError, read_csv_rows
 
 HEADER = ("frame", "code", "x", "y")
@@ -37,15 +38,11 @@ def prediction_path(folder: Path, clip_name: str) -> Path:
 
 def write_track(path: Path, track: Track) -> None:
     """Write atomically (temp file + rename) so an interrupted run never leaves a short file behind."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="") as f:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(HEADER)
         for i, (code, (x, y)) in enumerate(zip(track.codes, track.xy)):
             writer.writerow([i, int(code), f"{x:.2f}", f"{y:.2f}"])
-    tmp.replace(path)
 
 
 def read_track(path: Path, n_frames: int) -> Track:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
 
+from data_prep.atomic import write_text_atomic
 from data_prep.clips import Clip, DataError
 from evaluation.breakdown import ClipFrames, breakdown_lines, failure_breakdown
 from evaluation.metrics import DEFAULT_TOLERANCE_PX, ClipScore, Report, running_sibatracc, score_clip
@@ -124,10 +124,7 @@ def write_report(path: Path, report: Report, extra: dict | None = None) -> None:
     """JSON with overall figures, the failure breakdown, every clip's figures and per-frame errors; atomic."""
     data = {"overall": report.summary(), "breakdown": report.breakdown, **(extra or {}),
             "clips": [{**clip.summary(), "frame_errors": clip.errors.round(4).tolist()} for clip in report.clips]}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(_finite(data), indent=1, default=_json_default, allow_nan=False))
-    tmp.replace(path)
+    write_text_atomic(path, json.dumps(_finite(data), indent=1, default=_json_default, allow_nan=False))
 
 
 def _finite(value):

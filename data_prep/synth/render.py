@@ -20,7 +20,6 @@ import json
 import logging
 import math
 import multiprocessing
-import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -31,6 +30,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from ..atomic import write_text_atomic
 from ..clips import FULL_SIZE, Labels, write_labels
 from .ball import BallPatch, composite, draw_ball, draw_shadow
 from .camera import BACK_WALL_Y, BALL_RADIUS, SIDE_WALL_X, Camera, random_broadcast_camera
@@ -442,10 +442,7 @@ def claim_folder(out: Path, seed: int) -> None:
     if any(out.glob("game*/clip*/labels.csv")):
         log.info("%s: clips without a seed record (rendered before %s existed); recording seed %d", out, RECORD,
                  seed)
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = out / f".{RECORD}.{os.getpid()}.tmp"  # per process: workers may claim at once, with the same seed
-    tmp.write_text(json.dumps({"seed": seed}) + "\n")
-    tmp.replace(record)
+    write_text_atomic(record, json.dumps({"seed": seed}) + "\n")  # per-process temp: workers may claim at once
 
 
 def render_clip(out: Path, seed: int, game: int, clip: int, frames: int = 120) -> int:
