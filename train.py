@@ -8,8 +8,29 @@
 
 The loop itself is ``engine/train.py``: config -> seed -> data -> model -> optimiser -> resume -> train, validate and
 checkpoint each epoch.
+
+Bad input stops with ``error: <file or flag>: <message>`` and exit status 2: unreadable or missing data, a missing
+or corrupt checkpoint, a run folder another process is training in, a config value out of range, a loss that
+became NaN or infinite. Anything else is a bug and shows its traceback.
 """
-from engine.train import main
+import sys
+
+from data_prep.clips import DataError
+from engine.loop import NonFiniteLoss
+from engine.runs import RunFolderBusy
+from engine.train import ConfigError, main
+from model.checkpoint import CheckpointError
+
+
+def cli(argv=None) -> int:
+    """The command line: bad input prints ``error: <file>: <message>`` (no traceback) and exits with status 2."""
+    try:
+        main(argv)
+    except (DataError, CheckpointError, RunFolderBusy, ConfigError, NonFiniteLoss, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli())

@@ -11,6 +11,7 @@ one's games.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,11 +48,23 @@ class EmbeddedSpec:
 EMBEDDED = EmbeddedSpec()
 
 
-def ensure_embedded(spec: EmbeddedSpec = EMBEDDED, workers: int = 2) -> Path:
-    """Render the embedded data set where it is missing or incomplete (rendering resumes clip by clip)."""
+def ensure_embedded(spec: EmbeddedSpec = EMBEDDED, workers: int = 2, games: Iterable[int] | None = None) -> Path:
+    """Render the embedded data set where it is missing or incomplete (rendering resumes clip by clip); ``games``:
+    only those games (e.g. the test games an evaluation scores), default all of the spec's."""
     from data_prep.synth import render_dataset
 
-    log.info("embedded synthetic data set at %s", spec.root)
-    render_dataset(spec.root, games=spec.games, clips=spec.clips, seed=spec.seed, frames=spec.frames,
-                   workers=workers)
+    numbers = sorted(set(games)) if games else list(range(1, spec.games + 1))
+    log.info("embedded synthetic data set at %s (games %s)", spec.root, _ranges(numbers))
+    render_dataset(spec.root, games=numbers, clips=spec.clips, seed=spec.seed, frames=spec.frames, workers=workers)
     return spec.root
+
+
+def _ranges(numbers: list[int]) -> str:
+    """1, 2, 3, 5 -> '1-3, 5'."""
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return ", ".join(f"{a}-{b}" if b > a else f"{a}" for a, b in runs)

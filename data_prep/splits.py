@@ -38,12 +38,12 @@ def resolve_splits(data: Path | None, games: list[int] | None, val_games: list[i
 
 def _split(data, games, val_games, val_data) -> tuple[Path, list[Clip], list[Clip]]:
     if val_data is not None:
-        root = ensure_embedded() if data is None else Path(data)
         games = games or (list(EMBEDDED.train_games) if data is None else None)
+        root = ensure_embedded(games=games) if data is None else Path(data)
         return root, discover_clips(root, games, skip_broken=True), discover_clips(Path(val_data), val_games)
     if data is None:
-        root = ensure_embedded()
         games, val_games = games or list(EMBEDDED.train_games), val_games or list(EMBEDDED.val_games)
+        root = ensure_embedded(games=[*games, *val_games])
     else:
         root = Path(data)
         found = sorted({clip.game for clip in discover_clips(root, require_labels=False, skip_broken=True)})

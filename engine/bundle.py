@@ -30,7 +30,7 @@ from data_prep.splits import resolve_splits
 from engine.checkpoint import save_checkpoint
 from engine.config import git_commit
 from evaluation.metrics import Report, score_clip
-from model.checkpoint import load_checkpoint, read_payload
+from model.checkpoint import DIGEST, check_contents, content_digest, load_checkpoint, read_payload
 from tracking.decode import DecodeParams, decode_track
 from tracking.output import ClipOutput
 from tracking.tracker import Tracker
@@ -119,14 +119,14 @@ def rewrite_bundle(bundle: dict, path: Path, decode: DecodeParams, provenance: d
 
 
 def _save_bundle(path: Path, bundle: dict) -> str:
-    """Save, then record the file's sha256 in ``SHA256SUMS`` beside it."""
-    save_checkpoint(path, bundle)
+    """Save with the content digest that reading checks, then record the file's sha256 in ``SHA256SUMS`` beside it."""
+    # Checked as reading will check it, so a NaN calibration or diverged stage fails here, not at the next load.
+    save_checkpoint(path, check_contents({**bundle, DIGEST: content_digest(bundle)}, path))
     digest = sha256_of(path)
     sums = Path(path).parent / "SHA256SUMS"
     lines = [ln for ln in (sums.read_text().splitlines() if sums.exists() else []) if not ln.endswith(Path(path).name)]
     write_text_atomic(sums, "\n".join(lines + [f"{digest}  {Path(path).name}"]) + "\n")
     return digest
-
 
 
 def _parser() -> argparse.ArgumentParser:

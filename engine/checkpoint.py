@@ -6,14 +6,13 @@ data, never code), so everything saved is tensors and plain Python values.
 """
 from __future__ import annotations
 
-import os
 import random
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from data_prep.atomic import atomic_path
+from data_prep.atomic import atomic_path, sweep_dead_temps
 
 
 def save_checkpoint(path: Path, payload: dict) -> None:
@@ -21,10 +20,9 @@ def save_checkpoint(path: Path, payload: dict) -> None:
     path = Path(path)
     with atomic_path(path) as tmp:
         torch.save(_plain(payload), tmp)
-    # A process killed mid-save (SIGKILL runs no cleanup) leaves its temp file; the next save sweeps it away.
-    for stale in path.parent.glob(".*.pt.*.tmp"):
-        if not stale.name.endswith(f".{os.getpid()}.tmp"):
-            stale.unlink(missing_ok=True)
+    # A process killed mid-save (SIGKILL runs no cleanup) leaves its temp file; the next save sweeps it away. Those
+    # of live processes stay: another process may be saving into this folder right now.
+    sweep_dead_temps(path.parent)
 
 
 def _plain(value):

@@ -28,6 +28,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from data_prep.atomic import write_text_atomic
 from data_prep.paths import WANDB_PROJECT
 
 log = logging.getLogger(__name__)
@@ -53,13 +54,19 @@ def wandb_mode(requested: str = "offline", environ: dict | None = None) -> str:
 class RunLogger:
     """Everything a run reports, to ``run_dir`` and to a W&B run grouped by ``stage`` and tagged with ``tags``."""
 
-    def __init__(self, run_dir: Path, config: dict, stage: str, mode: str = "offline", tags: list[str] | None = None):
+    def __init__(self, run_dir: Path, config: dict, stage: str, mode: str = "offline", tags: list[str] | None = None,
+                 resume_step: int | None = None):
+        """``resume_step``: a run resumed from the checkpoint of this step; the rows ``log.jsonl`` holds beyond it
+        (written after that checkpoint by the process that was stopped) are dropped, since the resumed run logs
+        those steps again, so the log ends up as an uninterrupted run's."""
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.media_dir = self.run_dir / "media"
-        self.file = open(self.run_dir / "log.jsonl", "a")
+        path = self.run_dir / "log.jsonl"
+        rows = truncate_log(path, resume_step) if resume_step is not None else []
+        self.file = open(path, "a")
         self.last_epoch = int(config.get("epochs", 0)) - 1
-        self.best = float("-inf")
+        self.best = max((row["val/score"] for row in rows if "val/score" in row), default=float("-inf"))
         self.video_due = True  # until a validation score says otherwise (evaluate runs always render theirs)
         self.wandb = None
         self.mode = wandb_mode(mode)
@@ -173,6 +180,26 @@ class RunLogger:
     def _fail(self, error: Exception) -> None:
         log.warning("W&B logging failed, continuing without it: %s", error)
         self.wandb = None
+
+
+def truncate_log(path: Path, step: int) -> list[dict]:
+    """Keep the rows of the ``log.jsonl`` at ``path`` up to ``step`` (rewritten atomically) and return them.
+
+    A line that does not parse (the last one of a process killed while writing it) is dropped too.
+    """
+    if not path.exists():
+        return []
+    lines, rows = [], []
+    for line in path.read_text().splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(row, dict) and row.get("step", 0) <= step:
+            lines.append(line + "\n")
+            rows.append(row)
+    write_text_atomic(path, "".join(lines))
+    return rows
 
 
 def _video_name(video) -> str:

@@ -16,6 +16,10 @@ from torch import nn
 from tqdm import tqdm
 
 
+class NonFiniteLoss(FloatingPointError):
+    """Training diverged: a loss or gradient norm became NaN or infinite; the message names the step."""
+
+
 @dataclass
 class StageParts:
     """What the generic training loop needs from a stage."""
@@ -92,12 +96,16 @@ def to_device(batch: dict, device: torch.device) -> dict:
 def train_one_epoch(model: torch.nn.Module, losses: Callable[[torch.nn.Module, dict], dict], loader: Iterable,
                     optimizer: torch.optim.Optimizer, scheduler, device: torch.device, max_norm: float,
                     amp_dtype: torch.dtype | None, scaler: torch.amp.GradScaler | None,
-                    on_step: Callable[[dict], None], epoch: int, total: int, progress: bool = True
-                    ) -> dict[str, float]:
-    """One pass over ``loader``; returns the mean of every loss term. Stops on a non-finite loss.
+                    on_step: Callable[[dict], None], epoch: int, total: int, progress: bool = True,
+                    step: int = 0) -> dict[str, float]:
+    """One pass over ``loader``; returns the mean of every loss term.
 
+    Raises :class:`NonFiniteLoss` on a non-finite loss or gradient norm before the optimiser applies that step, so
+    the weights stay those of the last good step and nothing diverged reaches a checkpoint. Under float16 loss
+    scaling an infinite gradient is the scaler's business instead (it skips that step and lowers the scale).
     ``amp_dtype``: autocast to this dtype (see :func:`autocast_dtype`); ``scaler``: loss scaling (float16 only).
-    ``progress`` shows a progress bar (one process of a multi-process run shows it, not all).
+    ``progress`` shows a progress bar (one process of a multi-process run shows it, not all). ``step``: the
+    optimiser steps done before this epoch, so that an error names the run's step.
     """
     model.train()
     sums, count = defaultdict(float), 0
@@ -108,15 +116,18 @@ def train_one_epoch(model: torch.nn.Module, losses: Callable[[torch.nn.Module, d
         with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
             terms = losses(model, batch)
         loss = terms["loss"]
+        where = f"at step {step + count + 1} (epoch {epoch})"
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"non-finite loss {loss.item()} at epoch {epoch}: {terms}")
+            raise NonFiniteLoss(f"loss became {loss.item()} {where}: " + _terms_text(terms))
         optimizer.zero_grad(set_to_none=True)
         if scaled:
             scaler.scale(loss).backward()
             scaler.unscale_(optimizer)
         else:
             loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+        if not scaled and not torch.isfinite(norm):
+            raise NonFiniteLoss(f"gradient norm became {norm.item()} {where}: " + _terms_text(terms))
         if scaled:
             scaler.step(optimizer)
             scaler.update()
@@ -130,3 +141,7 @@ def train_one_epoch(model: torch.nn.Module, losses: Callable[[torch.nn.Module, d
         bar.set_postfix(loss=f"{values['loss']:.4f}")
         on_step({**values, "lr": optimizer.param_groups[0]["lr"]})
     return {k: v / max(count, 1) for k, v in sums.items()}
+
+
+def _terms_text(terms: dict) -> str:
+    return ", ".join(f"{k} {float(v.detach()):.4g}" for k, v in terms.items())

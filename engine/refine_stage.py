@@ -16,10 +16,11 @@ from tqdm import tqdm
 from data_prep.atomic import atomic_path
 from data_prep.augment import stack_transform
 from data_prep.clips import Clip
-from data_prep.crops import MATCH_PX, CropSpec, RefineSamples, mined_path
+from data_prep.crops import MATCH_PX, CropSpec, mined_path
 from data_prep.embedded import EMBEDDED
 from data_prep.frame_cache import FrameCache, clip_fingerprint
 from data_prep.paths import RUNS_DIR
+from data_prep.refine_samples import RefineSamples
 from data_prep.splits import resolve_splits
 from engine.config import RefineConfig
 from engine.loop import StageParts
@@ -56,7 +57,8 @@ def build(cfg: RefineConfig) -> StageParts:
     cache = FrameCache(cfg.cache)
     spec = CropSpec(cfg.crop, cfg.context)
     mined = mine_candidates(proposal, train_clips, cache, cfg.top_k, Path(cfg.cache).parent / "mined")
-    train_set = RefineSamples(train_clips, mined, spec, cache, stack_transform("train", cfg.augment),
+    train_set = RefineSamples(train_clips, mined, spec, Path(cfg.cache).parent / "crops",
+                              stack_transform("train", cfg.augment),
                               jitter=cfg.jitter, seed=cfg.seed)
     model = RefineNet(frames=spec.frames, crop=cfg.crop, patch=cfg.patch, dim=cfg.dim, depth=cfg.depth,
                       heads=cfg.heads)

@@ -7,8 +7,12 @@
     torchrun --standalone --nproc_per_node=2 train.py --stage proposal   # N processes, same global batch
 
 Reads top to bottom: config -> seed -> data -> model -> optimiser -> resume -> loop (train, validate, checkpoint).
-Each epoch writes ``last.pt`` and, when validation improves, ``best.pt`` into the run folder, with the config, the
-model's constructor args and every RNG state, so ``--resume`` continues where a killed run stopped.
+Each epoch writes, when validation improves, ``best.pt`` and then ``last.pt`` into the run folder, with the config,
+the model's constructor args and every RNG state, so ``--resume`` continues where a killed run stopped, wherever it
+was killed: the resumed run's checkpoints and ``log.jsonl`` are those of an uninterrupted run. The run folder is
+locked while a process trains in it (:func:`engine.runs.run_folder_lock`), so a second run there is refused. A
+loss or gradient that becomes NaN or infinite stops the run with an error naming the step (:class:`NonFiniteLoss`),
+before that step changes the weights; ``last.pt`` keeps the last good epoch.
 Under ``torchrun`` each process trains on its share of every batch with DistributedDataParallel and the result
 matches one process with the same ``--batch-size`` (``engine/distributed.py`` says how); rank 0 alone validates and
 writes the run folder and logs.
@@ -16,9 +20,11 @@ writes the run folder and logs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import logging
+import math
 import sys
 import time
 from pathlib import Path
@@ -27,6 +33,7 @@ import torch
 from timm.utils import ModelEmaV3
 from torch.utils.data import DataLoader, RandomSampler
 
+from data_prep.atomic import write_text_atomic
 from engine import baseline_stage, distributed, proposal_stage, refine_stage
 from engine.checkpoint import rng_state, save_checkpoint, seed_everything, set_rng_state
 from engine.config import (
@@ -42,19 +49,32 @@ from engine.config import (
 from engine.logger import RunLogger
 from engine.loop import (
     PLANNING_EPOCHS,
+    NonFiniteLoss,
     autocast_dtype,
     budget_pace,
     epochs_within_budget,
     train_one_epoch,
     warmup_cosine,
 )
-from engine.runs import next_run_dir
-from model.checkpoint import load_checkpoint
+from engine.runs import next_run_dir, run_folder_lock
+from model.checkpoint import CheckpointError, load_checkpoint
 
 # stage name -> (config dataclass, module providing build(cfg) and model_args(model))
 STAGES = {"proposal": (ProposalConfig, proposal_stage), "refine": (RefineConfig, refine_stage),
           "baseline": (BaselineConfig, baseline_stage)}
 log = logging.getLogger("train")
+# The values a run can train with: (fields, test, the rule in words). A stage without a field skips it.
+LIMITS = [
+    (("epochs", "steps_per_epoch", "batch_size", "lr", "max_norm", "frames", "width", "height", "crop_width",
+      "crop_height", "crop", "patch", "dim", "depth", "heads", "top_k"), lambda v: v > 0, "above 0"),
+    (("weight_decay", "warmup_steps", "max_minutes", "workers", "augment", "context"), lambda v: v >= 0, "0 or more"),
+    (("ball_crop_prob", "reverse_prob", "score_threshold", "threshold"), lambda v: 0 <= v <= 1, "between 0 and 1"),
+    (("ema",), lambda v: 0 <= v < 1, "0 (off) or a decay below 1"),
+]
+
+
+class ConfigError(ValueError):
+    """A config value outside its range; the message starts with the flag."""
 
 
 def parse_args(argv=None):
@@ -75,25 +95,37 @@ def parse_args(argv=None):
     return args.stage, config_from_args(config_cls, args), given
 
 
+def check_config(cfg) -> None:
+    """Refuse values no run can train with (checked as typed, before anything is written), naming the flag:
+    ``--batch-size: must be above 0, got 0``."""
+    for names, test, rule in LIMITS:
+        for name in names:
+            value = getattr(cfg, name, None)
+            if value is not None and not (math.isfinite(value) and test(value)):
+                raise ConfigError(f"--{name.replace('_', '-')}: must be {rule}, got {value}")
+
+
 def main(argv=None) -> dict:
     logging.basicConfig(level=logging.INFO if distributed.rank_from_env() == 0 else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     stage_name, cfg, given = parse_args(argv)
-    config_cls, stage = STAGES[stage_name]
+    check_config(cfg)
     processes = distributed.setup(cfg.device)  # one process unless torchrun started several
+    # Rank 0 alone writes the run folder; it holds the folder's lock for as long as it runs.
+    run_dir = _run_dir(cfg, stage_name) if processes.is_main else None
+    with run_folder_lock(run_dir) if processes.is_main else contextlib.nullcontext():
+        return train(stage_name, cfg, given, processes, processes.broadcast(run_dir))
+
+
+def train(stage_name: str, cfg, given: set[str], processes: distributed.Processes, run_dir: Path) -> dict:
+    """Train ``stage_name`` with ``cfg`` (``given``: the flags typed) into ``run_dir``; returns the last figures."""
+    config_cls, stage = STAGES[stage_name]
     main_rank = processes.is_main
     resume = None
     if cfg.resume:
-        resume = load_checkpoint(_last(cfg.resume), stage_name)
+        resume, saved = resume_point(Path(cfg.resume), stage_name)
         # Continue the run as it was configured; only flags typed now (e.g. a longer --epochs) change it.
-        saved = config_from_dict(config_cls, resume["config"])
-        cfg = dataclasses.replace(saved, **{name: getattr(cfg, name) for name in given})
-    run_dir = None
-    if main_rank:
-        run_dir = Path(cfg.resume if cfg.resume and Path(cfg.resume).is_dir() else
-                       (Path(cfg.resume).parent if cfg.resume else cfg.out or next_run_dir(prefix=stage_name)))
-        run_dir.mkdir(parents=True, exist_ok=True)
-    run_dir = processes.broadcast(run_dir)
+        cfg = dataclasses.replace(config_from_dict(config_cls, saved), **{name: getattr(cfg, name) for name in given})
     seed_everything(cfg.seed)
     device = processes.device
     torch.set_float32_matmul_precision("high")
@@ -108,7 +140,7 @@ def main(argv=None) -> dict:
               "precision": str(amp_dtype or torch.float32).removeprefix("torch."),
               **parts.provenance, **({"world_size": processes.world} if processes.world > 1 else {})}
     if main_rank:
-        (run_dir / "config.json").write_text(json.dumps(config, indent=1))
+        write_text_atomic(run_dir / "config.json", json.dumps(config, indent=1))
     log.info("stage %s -> %s on %s, %s (%d training samples, %.2fM parameters)", stage_name, run_dir, device,
              config["precision"], len(parts.train_set), sum(p.numel() for p in model.parameters()) / 1e6)
 
@@ -139,8 +171,11 @@ def main(argv=None) -> dict:
     step_model = torch.compile(step_model) if cfg.compile and device.type == "cuda" else step_model
     losses = distributed.global_batch_losses(parts.losses, processes)
 
+    # A resumed run's log loses what the stopped process logged after its checkpoint (a run started again from its
+    # config.json, all of it): those steps are trained and logged again.
     logger = (RunLogger(run_dir, config, stage_name, cfg.wandb,
-                        tags=["synthetic" if cfg.data is None else Path(cfg.data).name, config["git"]])
+                        tags=["synthetic" if cfg.data is None else Path(cfg.data).name, config["git"]],
+                        resume_step=resume["step"] if resume is not None else 0 if cfg.resume else None)
               if main_rank else distributed.NullLogger())
     started, epoch_minutes = time.time(), []  # epoch_minutes: of each epoch after the first this process trained
     # A time budget plans the schedule in a run's first epochs; a run resumed after that keeps its saved plan.
@@ -163,8 +198,13 @@ def main(argv=None) -> dict:
         # Each process loads its share of every global batch (the whole batch when alone).
         batches = distributed.ShardedBatches(sampler, cfg.batch_size, processes.rank, processes.world)
         loader = DataLoader(parts.train_set, batch_sampler=batches, num_workers=cfg.workers, persistent_workers=False)
-        train_stats = train_one_epoch(step_model, losses, loader, optimizer, scheduler, device, cfg.max_norm,
-                                      amp_dtype, scaler, on_step, epoch, cfg.steps_per_epoch, progress=main_rank)
+        try:
+            train_stats = train_one_epoch(step_model, losses, loader, optimizer, scheduler, device, cfg.max_norm,
+                                          amp_dtype, scaler, on_step, epoch, cfg.steps_per_epoch,
+                                          progress=main_rank, step=step)
+        except NonFiniteLoss as error:
+            kept = f"last.pt keeps epoch {epoch - 1}" if epoch > 0 else "no checkpoint was written"
+            raise NonFiniteLoss(f"{run_dir}: training stopped, {error}; {kept}") from None
         if main_rank:  # rank 0 validates, logs and checkpoints; the others wait for its figures below
             metrics = parts.validate(shipped, device)
             media = {key: metrics.pop(key) for key in ("images", "videos", "tables") if key in metrics}
@@ -194,9 +234,12 @@ def main(argv=None) -> dict:
                        "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict() if scaler else None,
                        "rng": rng_state(), "epoch": epoch, "step": step,
                        "best": best, "metrics": metrics, "planned_epochs": planned}
-            save_checkpoint(run_dir / "last.pt", payload)
+            # best.pt first: a run killed between the two saves resumes from the older last.pt and writes this
+            # best.pt again (with last.pt first it would resume past the improvement and never write it), and a
+            # run killed while saving its first last.pt resumes from best.pt, which then holds that same epoch.
             if improved:
                 save_checkpoint(run_dir / "best.pt", payload)
+            save_checkpoint(run_dir / "last.pt", payload)
         best, metrics, minutes, planned = processes.broadcast((best, metrics, minutes, planned) if main_rank else None)
         if cfg.max_minutes and minutes >= cfg.max_minutes:
             log.info("time budget of %.1f min reached after epoch %d", cfg.max_minutes, epoch)
@@ -208,6 +251,43 @@ def main(argv=None) -> dict:
     return {"run_dir": run_dir, "best": best, **metrics}
 
 
-def _last(path: Path) -> Path:
-    path = Path(path)
-    return path / "last.pt" if path.is_dir() else path
+def _run_dir(cfg, stage_name: str) -> Path:
+    """The run folder: the one resumed, else ``--out``, else a new ``runs/<stage>_N``."""
+    if cfg.resume:
+        resume = Path(cfg.resume)
+        if not resume.exists():
+            raise CheckpointError(f"{resume}: no such run folder or checkpoint to resume")
+        return resume if resume.is_dir() else resume.parent
+    return Path(cfg.out) if cfg.out else next_run_dir(prefix=stage_name)
+
+
+def resume_point(path: Path, stage_name: str) -> tuple[dict | None, dict]:
+    """What ``--resume PATH`` continues: (the checkpoint, or None to start again; the run's saved config).
+
+    A file is the checkpoint. A run folder continues from its ``last.pt``; without one (killed while saving its
+    first) from ``best.pt``, which each epoch writes first and so then holds that same epoch; without either (killed
+    before its first checkpoint) the run starts again with the config its ``config.json`` recorded.
+    """
+    if path.is_dir():
+        found = next((path / name for name in ("last.pt", "best.pt") if (path / name).is_file()), None)
+        if found is None:
+            return None, _saved_config(path / "config.json", stage_name)
+        if found.name == "best.pt":
+            log.warning("%s: no last.pt, resuming from best.pt", path)
+        path = found
+    payload = load_checkpoint(path, stage_name)
+    return payload, payload["config"]
+
+
+def _saved_config(path: Path, stage_name: str) -> dict:
+    if not path.is_file():
+        raise CheckpointError(f"{path.parent}: nothing to resume: no last.pt, best.pt or config.json")
+    try:
+        config = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CheckpointError(f"{path}: unreadable run config: {error}") from None
+    if not isinstance(config, dict) or config.get("stage") != stage_name:
+        raise CheckpointError(f"{path}: not the config of a {stage_name} run")
+    log.warning("%s: no checkpoint yet (stopped before its first epoch was saved): starting the run again",
+                path.parent)
+    return config

@@ -30,6 +30,8 @@ from tracking.weights import Bundle, ProposalStage, RefineStage, load_bundle, re
 
 log = logging.getLogger(__name__)
 
+LIVE_CHUNK = 6  # track.py --live: frames per chunk (latency, see Tracker.live_latency)
+
 
 class Tracker:
     """Proposal + refiner + decoder with their settings; build it with :meth:`load`."""
@@ -117,6 +119,11 @@ class Tracker:
             for t in range(len(refined.prob)):
                 yield from emit(decoder.push(refined.xy[t], refined.prob[t], refined.code[t]))
         yield from emit(decoder.flush())
+
+    def live_latency(self, lag: int) -> int:
+        """Frames that arrive after a frame before :meth:`track_live` decides it, at worst (a chunk's first frame):
+        the rest of its chunk, the next chunk (read ahead for the refiner's context), then ``lag``."""
+        return 2 * self.chunk - 1 + lag
 
     def _work_size(self, frames: Iterable[np.ndarray]) -> tuple[Iterator[np.ndarray], tuple[float, float] | None]:
         """Frames resized to the working width (1280) and the per-axis factor back to the input, if resized."""

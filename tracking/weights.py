@@ -3,11 +3,15 @@ fetching bundles. Writing a bundle is training's: :mod:`engine.bundle`.
 
 A *bundle* (``weights/tracker.pt``) holds each stage's constructor args and weights, the proposal's presence
 threshold, the decoder's parameters and the tracker's settings: the tracker is rebuilt from it alone. Everything
-is loaded with ``torch.load(weights_only=True)`` after the file's sha256 is checked, so a downloaded file can
-neither run code nor be a silently truncated copy.
+is loaded with ``torch.load(weights_only=True)``, so a file can never run code, and checked on reading
+(:func:`model.checkpoint.read_payload`): its contents must match the digest it carries and its weights,
+threshold and decoder parameters must be finite.
 
-Sources accepted by :func:`resolve_weights`: ``None`` (the shipped bundle, checked against ``weights/SHA256SUMS``),
-a local path, a Google Drive file id or URL, or any http(s) URL (fetched with gdown into ``~/.cache``).
+Sources accepted by :func:`resolve_weights`, each checked against ``sha256`` when one is given: ``None`` or a path
+to the shipped bundle (then checked against ``weights/SHA256SUMS`` unless another sha256 is given), a local path,
+a Google Drive file id or URL, or any http(s) URL (fetched with gdown into ``~/.cache/tennis-tracker``). A download
+is kept in that cache only once it passes every check; a cached copy that stops passing is deleted and fetched
+again.
 """
 from __future__ import annotations
 
@@ -101,7 +105,10 @@ def refine_part(payload: dict) -> dict:
 
 
 def load_bundle(path: Path, device: torch.device | str = "cpu", payload: dict | None = None) -> Bundle:
-    """The stages, decoder parameters and settings of a tracker bundle; ``payload``: its contents if already read."""
+    """The stages, decoder parameters and settings of a tracker bundle.
+
+    ``payload``: its contents if already read with :func:`model.checkpoint.read_payload`, which checked them.
+    """
     payload = read_payload(path, "tracker") if payload is None else check_stage(payload, path, "tracker")
     try:
         proposal = _proposal_from(payload["proposal"], path, device)
@@ -142,41 +149,57 @@ def resolve_weights(source: str | Path | None = None, sha256: str | None = None,
         if not DEFAULT_BUNDLE.is_file():
             raise CheckpointError(f"{DEFAULT_BUNDLE}: no shipped weights; train them with `bash run.sh demo` or "
                                   "pass --weights")
-        return verify(DEFAULT_BUNDLE, sha256 or known_checksum(DEFAULT_BUNDLE.name))
+        source = DEFAULT_BUNDLE
     text = str(source)
     if Path(text).is_file():
-        return verify(Path(text), sha256)
+        shipped = Path(text).resolve() == DEFAULT_BUNDLE.resolve()
+        return verify(Path(text), sha256 or (known_checksum(DEFAULT_BUNDLE.name) if shipped else None))
     if text.startswith(("http://", "https://")) or DRIVE_ID.fullmatch(text):
         return _download(text, sha256, Path(cache_dir))
     raise CheckpointError(f"{text}: not a file, a Google Drive id or an http(s) URL")
 
 
-def _download(source: str, sha256: str | None, cache_dir: Path) -> Path:
-    import gdown
+def _usable(path: Path, sha256: str | None) -> Path:
+    """``path`` once it matches ``sha256`` (when given) and reads as a checked checkpoint."""
+    read_payload(verify(path, sha256))
+    return path
 
+
+def _download(source: str, sha256: str | None, cache_dir: Path) -> Path:
     drive = re.search(r"(?:/d/|id=)([A-Za-z0-9_-]{20,})", source)
     key = drive.group(1) if drive else (source if DRIVE_ID.fullmatch(source) else hashlib.sha1(source.encode())
                                         .hexdigest()[:16])
-
     target = cache_dir / f"{key}.pt"
     if target.is_file():
         try:
-            return verify(target, sha256)
-        except CheckpointError:
-            log.warning("cached %s fails its checksum; downloading again", target)
-            target.unlink()
+            return _usable(target, sha256)
+        except CheckpointError as error:
+            log.warning("cached download of %s is unusable, deleted; downloading again (%s)", source, error)
+            target.unlink(missing_ok=True)
+    _fetch(source, key if drive or DRIVE_ID.fullmatch(source) else None, target)
+    try:
+        _usable(target, sha256)
+    except CheckpointError as error:
+        # A bad download must not be served from the cache once the source is fixed.
+        target.unlink(missing_ok=True)
+        raise CheckpointError(f"{source}: the downloaded file is unusable and was not kept: {error}") from None
+    if sha256 is None:
+        log.warning("%s: no checksum given; downloaded file has sha256 %s", source, sha256_of(target))
+    return target
+
+
+def _fetch(source: str, drive_id: str | None, target: Path) -> None:
+    """Download ``source`` (by ``drive_id`` when it is a Google Drive file) to ``target``, atomically."""
+    import gdown
+
     try:
         with atomic_path(target) as tmp:
             # gdown resolves Drive share links and ids (confirm pages included) and plain URLs alike.
-            by_id = {"id": key} if drive or DRIVE_ID.fullmatch(source) else {"url": source}
+            by_id = {"id": drive_id} if drive_id else {"url": source}
             result = gdown.download(**by_id, output=str(tmp), quiet=True, timeout=60)
             if result is None or not tmp.is_file():
                 raise CheckpointError(f"{source}: download failed")
-            verify(tmp, sha256)
-            if sha256 is None:
-                log.warning("%s: no checksum given; downloaded file has sha256 %s", source, sha256_of(tmp))
     except CheckpointError:
         raise
     except Exception as error:  # gdown raises its own types and requests' ones
         raise CheckpointError(f"{source}: download failed: {error}") from None
-    return target

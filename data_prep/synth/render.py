@@ -21,7 +21,7 @@ import logging
 import math
 import multiprocessing
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
@@ -481,22 +481,26 @@ def _render_task(task: tuple[Path, int, int, int, int]) -> int:
     return render_clip(*task)
 
 
-def render_dataset(out: Path, games: int, clips: int, seed: int, frames: int = 120, workers: int = 2,
+def render_dataset(out: Path, games: int | Iterable[int], clips: int, seed: int, frames: int = 120, workers: int = 2,
                    progress: bool = True) -> None:
-    """Render ``games`` x ``clips`` clips of ``frames`` frames into ``out/game1..G/clip1..C``.
+    """Render ``games`` x ``clips`` clips of ``frames`` frames into ``out/game1..G/clip1..C``; ``games`` is a count
+    (games 1..G) or the game numbers to render (a clip depends only on seed, game and clip, so any subset of a
+    larger set renders the same clips).
 
     Clips already complete on disk are skipped, so an interrupted render resumes; ``workers`` processes render
     clips in parallel with identical output to a serial run. A folder rendered with another seed raises
     :class:`SeedMismatch` (its complete clips would otherwise be kept as they are).
     """
-    assert games > 0 and clips > 0 and frames > 0 and workers > 0, "games, clips, frames and workers must be positive"
+    numbers = range(1, games + 1) if isinstance(games, int) else sorted(set(games))
+    assert numbers and min(numbers) > 0 and clips > 0 and frames > 0 and workers > 0, \
+        "games, clips, frames and workers must be positive"
     out = Path(out)
     claim_folder(out, seed)
-    tasks = [(out, seed, g, c, frames) for g in range(1, games + 1) for c in range(1, clips + 1)
+    tasks = [(out, seed, g, c, frames) for g in numbers for c in range(1, clips + 1)
              if not is_complete(clip_dir(out, g, c), frames)]
-    skipped = games * clips - len(tasks)
+    skipped = len(numbers) * clips - len(tasks)
     if skipped:
-        log.info("%d of %d clips already rendered in %s", skipped, games * clips, out)
+        log.info("%d of %d clips already rendered in %s", skipped, len(numbers) * clips, out)
     if not tasks:
         return  # nothing to render: no empty progress bar
     bar = tqdm(total=len(tasks) * frames, unit="frame", disable=not progress, desc="rendering")
