@@ -4,24 +4,41 @@
     python evaluate.py --data ROOT --games 1 2 --weights FILE --visualize
     python evaluate.py --data ROOT --games 1 2 --predictions DIR     # score saved DIR/game{G}_clip{C}.csv
 
-Prints one line per clip and ends with ``SiBaTrAcc: 0.xxxx``; writes ``report.json`` (every figure per clip and
-overall), the predictions and, with ``--visualize``, overlay and probability videos to ``--out`` (default
-``runs/exp_N``). Like a training run it also writes ``config.json``, ``summary.json`` and ``media/`` (per-clip and
-per-frame tables, a short overlay video of the first clip) and logs them to W&B (``--wandb``, offline by default),
-so ``python report.py runs/exp_N`` can review it. The work is done by ``engine/evaluate.py``.
+Prints one line per clip (a progress bar while a clip is tracked, on a terminal) and ends with
+``SiBaTrAcc: 0.xxxx``; writes ``report.json`` (every figure per clip and overall), the predictions and, with
+``--visualize``, overlay and probability videos to ``--out`` (default ``runs/exp_N``; an earlier evaluation in that
+folder is replaced, and a folder another evaluation is writing is refused). Like a training run it also writes
+``config.json``, ``summary.json`` and ``media/`` (per-clip and per-frame tables, a short overlay video of the first
+clip) and logs them to W&B (``--wandb``, offline by default), so ``python report.py runs/exp_N`` can review it. The
+work is done by ``engine/evaluate.py``. Arguments are checked before the libraries load; bad data, weights or
+arguments print ``error: <file or flag>: <message>`` and exit with status 2.
 """
 import sys
 
-from data_prep.clips import DataError
-from engine.evaluate import main
-from model.checkpoint import CheckpointError
+from engine.evaluate_args import ArgumentError, parse_args
+
+
+def main(argv=None) -> float:
+    """Score and write the run folder (see above); returns SiBaTrAcc."""
+    from engine.evaluate import main as evaluate
+
+    return evaluate(argv, __doc__)
 
 
 def cli(argv=None) -> int:
     """The command line: bad data or weights print ``error: <file>: <message>`` (no traceback), exit status 2."""
     try:
-        main(argv)
-    except (DataError, CheckpointError) as error:
+        parse_args(argv, __doc__)  # before the imports below: a bad argument fails at once
+        from data_prep.clips import DataError
+        from engine.runs import RunFolderBusy
+        from model.checkpoint import CheckpointError
+
+        try:
+            main(argv)
+        except (DataError, CheckpointError, RunFolderBusy) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+    except ArgumentError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

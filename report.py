@@ -3,6 +3,7 @@
     python report.py runs/proposal_1 runs/refine_1                  # -> runs/proposal_1/report.html
     python report.py runs/exp_3 --out review.html                   # an evaluate.py run
     python report.py runs/proposal_1 runs/proposal_2 --wandb-report # also a W&B Report (online only)
+    python report.py runs/demo_1                                    # a folder of runs: the demo's three
 
 Works on training runs (``train.py``: curves, validation images, overlay video, per-clip and per-frame tables of
 the last validation) and evaluation runs (``evaluate.py``: ``report.json``, predictions, tables, overlay video).
@@ -12,16 +13,18 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 from engine.logger import wandb_mode
 from evaluation.html_report import write_html_report
-from evaluation.run_data import load_run
+from evaluation.run_data import load_run, run_folders
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("runs", type=Path, nargs="+", help="run folders (runs/proposal_N, runs/exp_N, ...)")
+    parser.add_argument("runs", type=Path, nargs="+", help="run folders (runs/proposal_N, runs/exp_N, ...) or "
+                        "folders holding run folders (runs/demo_N)")
     parser.add_argument("--out", type=Path, help="HTML file to write; default: report.html in the first run folder")
     parser.add_argument("--worst", type=int, default=8, help="worst frames shown per run")
     parser.add_argument("--wandb-report", action="store_true",
@@ -34,7 +37,8 @@ def main(argv=None) -> dict:
     """Returns {"html": path, "wandb": URL or None, "wandb_skipped": reason or None}."""
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    runs = [load_run(path) for path in args.runs]
+    folders = [folder for path in args.runs for folder in run_folders(path)]
+    runs = [load_run(folder) for folder in folders]
     out = args.out or args.runs[0] / "report.html"
     write_html_report(runs, out, args.worst)
     print(f"HTML report: {out}")
@@ -66,5 +70,15 @@ def wandb_report(runs, entity: str | None) -> dict:
     return {"wandb_skipped": reason}
 
 
+def cli(argv=None) -> int:
+    """The command line: a path that holds no run prints ``error: <path>: ...`` and exits with status 2."""
+    try:
+        main(argv)
+    except FileNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(cli())

@@ -9,10 +9,12 @@ frame, so row i is frame i at the video's own frame rate) and an overlay video a
 for a frame folder, default 30) with the ball and its recent track. Frames are streamed: memory stays flat however
 long the video is (``bench/long_video.py``). Any resolution works: frames are tracked at 1280 px wide and positions
 mapped back (mp4 encoders round odd sizes down, so the overlay of an odd-sized input may be a pixel smaller).
+On a terminal a progress bar shows frames/s and the time left; a summary line ends the run.
 
-Bad input stops with ``error: <file>: <message>`` and exit status 2: a missing, empty, unreadable or frameless
-video, frames of changing size, corrupt frame files, unreadable weights. A video that stops decoding early (cut
-short, damaged frame) is tracked up to its last good frame, with a warning giving the frame counts.
+The arguments are checked before the libraries load, so a mistyped path fails at once. Bad input stops with
+``error: <file>: <message>`` and exit status 2: a missing, empty, unreadable or frameless video, frames of
+changing size, corrupt frame files, unreadable weights. A video that stops decoding early (cut short, damaged
+frame) is tracked up to its last good frame, with a warning giving the frame counts.
 """
 from __future__ import annotations
 
@@ -20,78 +22,22 @@ import argparse
 import json
 import logging
 import sys
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import cv2
-import numpy as np
-
-from data_prep.clips import DataError, frame_paths, read_frame
-from data_prep.label_studio import export_track
-from data_prep.video import iter_video_frames
-from engine.runs import next_run_dir
-from evaluation.predictions import Track, write_track
-from evaluation.report import write_video
-from evaluation.visualize import draw_track
-from model.checkpoint import CheckpointError
-from tracking.tracker import Tracker
-
-log = logging.getLogger("track")
-FOLDER_FPS = 30.0  # a frame folder carries no frame rate
+FOLDER_FPS = 30.0  # a frame folder carries no frame rate (tracking.video_job.FOLDER_FPS)
 
 
-def open_frames(source: Path, max_frames: int | None = None) -> Iterator[np.ndarray]:
-    """A fresh iterator over the RGB (H, W, 3) frames of a video file or a numbered frame folder."""
-    if source.is_dir():
-        return _folder_frames(frame_paths(source)[:max_frames])
-    return iter_video_frames(source, max_frames)
+class ArgumentError(ValueError):
+    """A bad argument found before anything loads; the message starts with the path or flag."""
 
 
-def _folder_frames(paths: list[Path]) -> Iterator[np.ndarray]:
-    size = None
-    for path in paths:
-        frame = read_frame(path)
-        size = size or frame.shape
-        if frame.shape != size:
-            raise DataError(path, f"frame is {frame.shape[1]}x{frame.shape[0]}, the first frame is "
-                                  f"{size[1]}x{size[0]}: one clip must keep one frame size")
-        yield frame
-
-
-def video_fps(source: Path) -> float:
-    """The video's frame rate as its container states it (25, 29.97, 59.94, 120 ...); 30 for a frame folder."""
-    if source.is_dir():
-        return FOLDER_FPS
-    capture = cv2.VideoCapture(str(source))
-    fps = capture.get(cv2.CAP_PROP_FPS)
-    capture.release()
-    if fps and 1 <= fps <= 1000:
-        return fps
-    log.warning("%s: the video states no usable frame rate (%s); writing the overlay at %g fps", source, fps,
-                FOLDER_FPS)
-    return FOLDER_FPS
-
-
-def track_live(tracker: Tracker, frames, lag: int, out: Path) -> Track:
-    """Decide frames with a fixed lag, appending each row to ``track.csv.part`` as soon as it is final."""
-    codes, positions = [], []
-    with open(out / "track.csv.part", "w") as rows:
-        rows.write("frame,code,x,y\n")
-        for frame, code, xy in tracker.track_live(frames, lag):
-            rows.write(f"{frame},{code},{xy[0]:.2f},{xy[1]:.2f}\n")
-            rows.flush()
-            codes.append(code)
-            positions.append(xy)
-    (out / "track.csv.part").unlink()
-    return Track(np.array(codes, np.int64), np.array(positions, np.float64).reshape(-1, 2))
-
-
-def main(argv=None) -> dict:
+def parse_args(argv=None) -> argparse.Namespace:
+    """The arguments, checked for what can be checked without loading anything (raises :class:`ArgumentError`)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("source", type=Path, help="video file or folder of numbered frames (0000.jpg ...)")
     parser.add_argument("--out", type=Path, help="output folder; default runs/track_N")
     parser.add_argument("--weights", help="tracker bundle: file, Google Drive id or URL; default: shipped weights")
+    parser.add_argument("--sha256", help="the sha256 the --weights file must have (checked before loading)")
     parser.add_argument("--max-frames", type=int, help="track only the first N frames")
     parser.add_argument("--no-video", action="store_true", help="skip the overlay video")
     parser.add_argument("--fps", type=float, help="frame rate of the overlay; default: the video's own "
@@ -105,14 +51,35 @@ def main(argv=None) -> dict:
                         "(a video file only; see docs/label_studio.md)")
     args = parser.parse_args(argv)
     if args.max_frames is not None and args.max_frames < 1:
-        parser.error("--max-frames must be at least 1")
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+        raise ArgumentError(f"--max-frames: must be at least 1, got {args.max_frames}")
+    if args.fps is not None and not 0 < args.fps <= 1000:
+        raise ArgumentError(f"--fps: must be above 0 and at most 1000, got {args.fps}")
+    if args.live is not None and args.live < 0:
+        raise ArgumentError(f"--live: the lag must be 0 or more frames, got {args.live}")
     if not args.source.exists():
-        raise DataError(args.source, "no such video file or frame folder")
+        raise ArgumentError(f"{args.source}: no such video file or frame folder")
+    if args.source.is_file() and args.source.stat().st_size == 0:
+        raise ArgumentError(f"{args.source}: the file is empty")
     if args.label_studio and args.source.is_dir():
-        parser.error("--label-studio needs a video file: Label Studio's video tasks play the video itself")
+        raise ArgumentError("--label-studio: needs a video file: Label Studio's video tasks play the video itself")
+    weights = args.weights
+    if weights and not weights.startswith(("http://", "https://")) and ("/" in weights or weights.endswith(".pt")) \
+            and not Path(weights).is_file():
+        raise ArgumentError(f"{weights}: no such weights file")
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        raise ArgumentError(f"{args.out}: --out exists and is not a folder")
+    return args
 
-    tracker = Tracker.load(args.weights, **({"chunk": 6} if args.live is not None else {}),
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from data_prep.label_studio import export_track
+    from engine.runs import next_run_dir
+    from tracking.tracker import LIVE_CHUNK, Tracker
+    from tracking.video_job import track_source
+
+    tracker = Tracker.load(args.weights, sha256=args.sha256, **({"chunk": LIVE_CHUNK} if args.live is not None else {}),
                            **({"ensemble": True} if args.ensemble else {}))
     out = args.out or next_run_dir(prefix="track")
     summary = track_source(tracker, args.source, out, max_frames=args.max_frames, live=args.live,
@@ -120,37 +87,26 @@ def main(argv=None) -> dict:
     if args.label_studio:
         summary["label_studio"] = str(export_track(out / "track.csv", args.source, args.label_studio))
     print(json.dumps(summary))
-    return summary
-
-
-def track_source(tracker: Tracker, source: Path, out: Path, *, max_frames: int | None = None, live: int | None = None,
-                 overlay: bool = True, fps: float | None = None,
-                 watch: Callable[[Iterator[np.ndarray], str], Iterator[np.ndarray]] | None = None) -> dict:
-    """Track a video or frame folder into ``out`` (track.csv, overlay.mp4, summary.json); returns the summary.
-
-    ``watch(frames, phase)`` may wrap each pass over the frames (phase ``track``, then ``overlay``), e.g. to
-    sample memory along the way (``bench/long_video.py``).
-    """
-    watch = watch or (lambda frames, phase: frames)
-    out.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    frames = watch(open_frames(source, max_frames), "track")
-    track = track_live(tracker, frames, live, out) if live is not None else tracker.track_frames(frames).track
-    seconds = time.perf_counter() - started
-    write_track(out / "track.csv", track)
-    fps = fps or video_fps(source)
-    if overlay:  # a second pass over the frames tracked (a video cut short ends at the same frame)
-        write_video(out / "overlay.mp4", draw_track(watch(open_frames(source, len(track)), "overlay"), track),
-                    fps=fps)
-    summary = {"source": str(source), "frames": len(track), "frames_with_ball": int((track.codes > 0).sum()),
-               "video_fps": round(fps, 3), "seconds": round(seconds, 2), "fps": round(len(track) / seconds, 1),
-               "out": str(out)}
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    print(f"tracked {summary['frames']} frames in {summary['seconds']:.1f} s ({summary['fps']:.1f} frames/s), "
+          f"ball in {summary['frames_with_ball']}: {out / 'track.csv'}"
+          + ("" if args.no_video else f", {out / 'overlay.mp4'}"), file=sys.stderr)
     return summary
 
 
 def cli(argv=None) -> int:
     """The command line: bad input prints ``error: <file>: <message>`` (no traceback) and exits with status 2."""
+    try:
+        return _run(argv)
+    except ArgumentError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def _run(argv) -> int:
+    parse_args(argv)  # before the imports below: a bad argument fails at once
+    from data_prep.clips import DataError
+    from model.checkpoint import CheckpointError
+
     try:
         main(argv)
     except (DataError, CheckpointError, OSError) as error:

@@ -54,8 +54,9 @@ def main() -> None:
     parser.add_argument("--data", help="data root; default: the embedded synthetic data set")
     parser.add_argument("--games", type=int, nargs="+", help="games to score; default: the synthetic test games")
     args = parser.parse_args()
-    root = args.data or ensure_embedded()
-    clips = discover_clips(root, args.games or (None if args.data else list(EMBEDDED.test_games)))
+    games = args.games or (None if args.data else list(EMBEDDED.test_games))
+    root = args.data or ensure_embedded(games=games)
+    clips = discover_clips(root, games)
     results = {}
     baseline = {"threshold": args.baseline_threshold} if args.baseline_threshold is not None else {}
     for name, weights, overrides in (("ours", args.weights, {}), ("baseline", args.baseline, baseline)):

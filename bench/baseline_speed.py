@@ -33,7 +33,7 @@ def measure_one(weights: str | None, frames: int, device: str) -> dict:
     from data_prep.embedded import EMBEDDED, ensure_embedded
     from tracking.tracker import Tracker
 
-    clips = discover_clips(ensure_embedded(), list(EMBEDDED.test_games))
+    clips = discover_clips(ensure_embedded(games=EMBEDDED.test_games), list(EMBEDDED.test_games))
     paths = list(islice((p for clip in clips for p in clip.frames), frames))
     tracker = Tracker.load(weights, device=device)
     tracker.track_frames(read_frame(p) for p in paths[:8])  # warm-up

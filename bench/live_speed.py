@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=LIVE_CHUNK, help="live chunk; default: track.py's")
     parser.add_argument("--profile", action="store_true", help="print where one live run spends its time")
     args = parser.parse_args()
-    root = args.data or (REAL if REAL.is_dir() else ensure_embedded())
+    root = args.data or (REAL if REAL.is_dir() else ensure_embedded(games=EMBEDDED.test_games))
     clips = discover_clips(root, None if args.data or root == REAL else list(EMBEDDED.test_games))
     frames = [read_frame(p) for p in islice((p for clip in clips for p in clip.frames), args.frames)]
     offline = Tracker.load(args.weights)

@@ -5,7 +5,7 @@
     python bench/long_video.py --video match.mp4   # any existing video instead
 
 The video is a ball bouncing over a static noisy background (cheap to render and encode with mp4v; decoding it costs
-what any 720p mp4 costs). ``track.track_source`` then runs both passes of ``track.py``: tracking (decode, resize,
+what any 720p mp4 costs). ``tracking.video_job.track_source`` then runs both passes of ``track.py``: tracking (decode, resize,
 proposal, refine, decoding) and the overlay video. The resident memory (RSS) of this process is sampled every
 ``--every`` frames of each pass; a table of (pass, frames, seconds, RSS) and one JSON line follow. Frames are
 streamed, so RSS should stay flat: ``growth_mb`` is the last sample minus the first one taken after a tenth of the
@@ -24,8 +24,8 @@ import cv2
 import numpy as np
 from measure import peak_rss_mb, report
 
-import track
 from tracking.tracker import Tracker
+from tracking.video_job import track_source
 
 
 def rss_mb() -> float:
@@ -103,7 +103,7 @@ def main() -> None:
         tracker = Tracker.load(args.weights)
         memory = MemoryLog(args.every)
         memory.sample("start", 0)
-        summary = track.track_source(tracker, video, folder / "out", overlay=not args.no_video, watch=memory.watch)
+        summary = track_source(tracker, video, folder / "out", overlay=not args.no_video, watch=memory.watch)
         memory.sample("done", summary["frames"])  # after the decoder's pass over the whole track and the writes
         video_mb = video.stat().st_size / 2 ** 20
     tracked = [r for r in memory.rows if r[0] == "track"]

@@ -23,10 +23,11 @@ REPO = Path(__file__).resolve().parents[1]
 
 def run_one(length: int, weights: str | None) -> dict:
     from data_prep.clips import discover_clips, read_frame
-    from data_prep.embedded import ensure_embedded
+    from data_prep.embedded import EMBEDDED, ensure_embedded
     from tracking.tracker import Tracker
 
-    paths = [p for clip in discover_clips(ensure_embedded()) for p in clip.frames]
+    games = list(EMBEDDED.test_games)
+    paths = [p for clip in discover_clips(ensure_embedded(games=games), games) for p in clip.frames]
     tracker = Tracker.load(weights)
     frames = (read_frame(p) for p in itertools.islice(itertools.cycle(paths), length))
     started = time.perf_counter()

@@ -21,8 +21,9 @@ def main() -> None:
     parser.add_argument("--data", help="data root; default: the embedded synthetic data set")
     parser.add_argument("--games", type=int, nargs="+", help="games to score; default: the synthetic test games")
     args = parser.parse_args()
-    root = args.data or ensure_embedded()
-    clips = discover_clips(root, args.games or (None if args.data else list(EMBEDDED.test_games)))
+    games = args.games or (None if args.data else list(EMBEDDED.test_games))
+    root = args.data or ensure_embedded(games=games)
+    clips = discover_clips(root, games)
     result = compare_stages(Tracker.load(args.weights), clips)
     rows = [(name, f"SiBaTrAcc {s['sibatracc']:.4f}  F1 {s['f1']:.3f}  err {s['mean_error_px']:.2f} px")
             for name, s in result.items() if isinstance(s, dict)]

@@ -25,8 +25,9 @@ def main() -> None:
     parser.add_argument("--games", type=int, nargs="+", help="games to read frames from")
     parser.add_argument("--frames", type=int, default=300, help="frames to time")
     args = parser.parse_args()
-    root = args.data or ensure_embedded()
-    clips = discover_clips(root, args.games or (None if args.data else list(EMBEDDED.test_games)))
+    games = args.games or (None if args.data else list(EMBEDDED.test_games))
+    root = args.data or ensure_embedded(games=games)
+    clips = discover_clips(root, games)
     paths = list(islice((p for clip in clips for p in clip.frames), args.frames))
     tracker = Tracker.load(args.weights)
     tracker.track_frames(read_frame(p) for p in paths[:30])  # warm-up

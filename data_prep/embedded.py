@@ -39,9 +39,9 @@ class EmbeddedSpec:
 
     @property
     def refine_train_games(self) -> tuple[int, ...]:
-        """The first ``refine_games`` training games (36, about the 37 the refiner had before the set grew to 80): it
-        reads 32 px crops from full-resolution frames, cached at 2.8 MB each (24 GB for 36 games, 50 GB for all
-        76). Whether more games would help it was not measured."""
+        """The first ``refine_games`` training games (36, about the 37 the refiner had before the set grew to 80; it
+        was limited when it cached whole full-resolution frames, 24 GB for 36 games; its crop cache now takes about
+        0.2 MB a frame). Whether more games would help it was not measured."""
         return self.train_games[:self.refine_games]
 
 

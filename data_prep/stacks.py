@@ -1,7 +1,7 @@
 """Training samples of the proposal stage: random stacks of consecutive low-resolution frames with heatmap targets.
 
 Every (clip, first frame) pair is one sample, so drawing samples uniformly draws clips in proportion to their length
-(the assignment's pool idea) while frames come from the memory-mapped cache: memory stays bounded whatever the size
+(the assignment's pool idea) while frames come from the compressed frame cache, decoded on access: memory stays bounded whatever the size
 of the data set. Training crops a window of the stack (the network is fully convolutional), centred near the ball
 most of the time so that positives are not starved, and then augments the crop.
 """

@@ -72,6 +72,16 @@ def count_video_frames(path: Path, limit: int | None = None) -> int:
         capture.release()
 
 
+def stated_frame_count(path: Path) -> int | None:
+    """The frame count the video's container states (for progress bars; it may be off by a few), None if absent."""
+    capture = _open_capture(Path(path))
+    try:
+        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    finally:
+        capture.release()
+    return count if count > 0 else None
+
+
 def resize_frame(frame: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
     """Resize an RGB frame to ``size = (width, height)``; ``None`` keeps it. INTER_AREA keeps small balls visible."""
     if size is None or (frame.shape[1], frame.shape[0]) == tuple(size):

@@ -80,9 +80,12 @@ def track_outputs(tracker: Tracker, clips: list[Clip]) -> list[ClipOutput]:
 def calibration_clips(data: Path | None, games: list[int] | None, with_embedded_val: bool) -> list[Clip]:
     """The clips a calibration runs on: ``games`` of ``data`` (default: its validation split), plus the embedded
     synthetic validation games when ``with_embedded_val``."""
-    clips = discover_clips(data, games) if data is not None and games else resolve_splits(data, None, games)[2]
-    if with_embedded_val and data is not None:
-        clips += discover_clips(ensure_embedded(), list(EMBEDDED.val_games))
+    if data is None:  # the embedded set's validation games, rendered on their own when missing
+        games = games or list(EMBEDDED.val_games)
+        return discover_clips(ensure_embedded(games=games), games)
+    clips = discover_clips(data, games) if games else resolve_splits(data, None, games)[2]
+    if with_embedded_val:
+        clips += discover_clips(ensure_embedded(games=EMBEDDED.val_games), list(EMBEDDED.val_games))
     return clips
 
 

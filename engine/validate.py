@@ -42,8 +42,8 @@ def main(argv=None) -> dict:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     payload = read_payload(args.checkpoint)
     config = payload["config"]
-    data = args.data or (Path(config["data"]) if config.get("data") else ensure_embedded())
     games = args.games or config.get("val_games") or list(EMBEDDED.val_games)
+    data = args.data or (Path(config["data"]) if config.get("data") else ensure_embedded(games=games))
     clips = discover_clips(data, games)
     cache, device = FrameCache(Path(config["cache"])), resolve_device(args.device)
     if payload["stage"] == "proposal":

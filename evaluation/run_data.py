@@ -95,11 +95,31 @@ class RunData:
         return read_frame(clip.frames[frame]) if clip is not None and frame < len(clip) else None
 
 
+RUN_FILES = ("config.json", "log.jsonl", "report.json", "summary.json")  # a run folder holds at least one
+
+
+def is_run_folder(path: Path) -> bool:
+    return any((Path(path) / name).exists() for name in RUN_FILES)
+
+
+def run_folders(path: Path) -> list[Path]:
+    """The run folders ``path`` names: itself, or else the run folders directly inside it (a demo's ``runs/demo_N``
+    holds ``proposal``, ``refine`` and ``eval``); raises FileNotFoundError naming ``path`` when there are none."""
+    path = Path(path)
+    if is_run_folder(path):
+        return [path]
+    inside = sorted(p for p in path.iterdir() if p.is_dir() and is_run_folder(p)) if path.is_dir() else []
+    if not inside:
+        what = "no such folder" if not path.exists() else f"not a run folder (no {', '.join(RUN_FILES)})"
+        raise FileNotFoundError(f"{path}: {what}, nor a folder of run folders")
+    return inside
+
+
 def load_run(path: Path) -> RunData:
     """Read a run folder; raises FileNotFoundError when it holds none of the files a run writes."""
     path = Path(path)
-    if not any((path / name).exists() for name in ("config.json", "log.jsonl", "report.json", "summary.json")):
-        raise FileNotFoundError(f"{path}: not a run folder (no config.json, log.jsonl, report.json or summary.json)")
+    if not is_run_folder(path):
+        raise FileNotFoundError(f"{path}: not a run folder (no {', '.join(RUN_FILES)})")
     run = RunData(path, config=_json(path / "config.json"), history=_jsonl(path / "log.jsonl"),
                   summary=_json(path / "summary.json"))
     report = _json(path / "report.json")

@@ -45,6 +45,7 @@ def test_scores_saved_predictions_exactly(tmp_path, capsys):
 def test_missing_or_short_predictions_fail_loudly(tmp_path):
     data, preds = tmp_path / "data", tmp_path / "preds"
     write_clip(data / "game1" / "clip1", [0, 0, 0], [(-1, -1)] * 3)
+    preds.mkdir()
     with pytest.raises(ValueError, match="game1_clip1.csv: predictions file is missing"):
         evaluate.main(["--data", str(data), "--predictions", str(preds), "--out", str(tmp_path / "o1")])
     write_track(preds / "game1_clip1.csv", Track(np.zeros(2, int), np.full((2, 2), -1.0)))
@@ -80,3 +81,60 @@ def test_a_frame_of_another_size_is_named_before_any_run_folder_exists(tmp_path)
     with pytest.raises(ValueError, match="0003.jpg"):
         evaluate.main(["--data", str(data), "--games", "1", "--predictions", str(preds), "--out", str(out)])
     assert not out.exists()
+
+
+def test_a_second_evaluation_into_one_folder_replaces_the_first(tmp_path):
+    data, preds, out = tmp_path / "data", tmp_path / "preds", tmp_path / "out"
+    write_clip(data / "game1" / "clip1", GT_A_CODES, GT_A_XY)
+    write_clip(data / "game2" / "clip1", [0] * 4, [(-1, -1)] * 4)
+    write_track(preds / "game1_clip1.csv", Track(np.array(PRED_A_CODES), np.array(PRED_A_XY, float)))
+    write_track(preds / "game2_clip1.csv", Track(np.zeros(4, int), np.full((4, 2), -1.0)))
+    evaluate.main(["--data", str(data), "--games", "1", "2", "--predictions", str(preds), "--out", str(out),
+                   "--visualize", "--wandb", "off"])
+    assert (out / "predictions" / "game2_clip1.csv").exists() and (out / "videos").is_dir()
+    evaluate.main(["--data", str(data), "--games", "1", "--predictions", str(preds), "--out", str(out),
+                   "--wandb", "off"])
+    assert sorted(p.name for p in (out / "predictions").iterdir()) == ["game1_clip1.csv"]
+    assert not (out / "videos").exists()
+    assert [c["clip"] for c in json.loads((out / "report.json").read_text())["clips"]] == ["game1_clip1"]
+
+
+def test_a_folder_another_evaluation_writes_is_refused(tmp_path):
+    from engine.runs import RunFolderBusy, run_folder_lock
+
+    data, preds, out = tmp_path / "data", tmp_path / "preds", tmp_path / "out"
+    write_clip(data / "game1" / "clip1", GT_A_CODES, GT_A_XY)
+    write_track(preds / "game1_clip1.csv", Track(np.array(PRED_A_CODES), np.array(PRED_A_XY, float)))
+    with run_folder_lock(out), pytest.raises(RunFolderBusy, match="in use"):
+        evaluate.main(["--data", str(data), "--games", "1", "--predictions", str(preds), "--out", str(out)])
+
+
+def test_unreadable_weights_leave_no_run_folder(tmp_path):
+    data, out = tmp_path / "data", tmp_path / "out"
+    write_clip(data / "game1" / "clip1", GT_A_CODES, GT_A_XY)
+    weights = tmp_path / "broken.pt"
+    weights.write_bytes(b"not a checkpoint")
+    assert evaluate.cli(["--data", str(data), "--games", "1", "--weights", str(weights), "--out", str(out)]) == 2
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--data", "no/such/folder"], "no/such/folder: --data is not a folder"),
+    (["--weights", "no/such/tracker.pt"], "no/such/tracker.pt: no such weights file"),
+    (["--tolerance", "0"], "--tolerance: must be above 0 pixels"),
+    (["--tolerance", "nan"], "--tolerance: must be above 0 pixels"),
+    (["--games", "0"], "--games: game numbers start at 1"),
+])
+def test_bad_arguments_fail_before_the_libraries_load(args, message):
+    """The check runs in a fresh interpreter: the error comes without torch, OpenCV or the tracker imported."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    code = ("import sys, evaluate; status = evaluate.cli(sys.argv[1:]); "
+            "print(status, sorted(m for m in ('torch', 'cv2', 'tracking.tracker') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code, *args], cwd=repo, capture_output=True, text=True,
+                            env={**__import__("os").environ, "PYTHONPATH": str(repo)}, timeout=120)
+    assert result.stdout.split("\n")[0] == "2 []", result.stdout + result.stderr
+    assert f"error: {message}" in result.stderr

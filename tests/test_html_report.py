@@ -112,3 +112,22 @@ def test_old_evaluation_folders_review_from_report_json(tmp_path):
     assert worst_frames(run, 2) == [("game1_clip1 frame 1: error 5.00", None),
                                     ("game1_clip1 frame 2: error 1.00", None)]
     assert find_runs(root=tmp_path) == [tmp_path / "exp_9"]
+
+
+def test_a_folder_of_runs_stands_for_the_runs_inside(run_dirs, tmp_path, capsys):
+    """``report.py runs/demo_N``: the demo's folder holds its proposal, refine and eval runs."""
+    demo = tmp_path / "demo_1"
+    for name, run_dir in zip(("proposal", "refine", "eval"), run_dirs):
+        shutil.copytree(run_dir, demo / name)
+    (demo / "notes").mkdir()  # not a run: left out
+    result = report.main([str(demo)])
+    page = result["html"].read_text()
+    assert result["html"] == demo / "report.html"
+    for name in ("eval", "proposal", "refine"):
+        assert f"<h3>{name}</h3>" in page
+    assert "<h3>notes</h3>" not in page
+    assert report.cli([str(tmp_path / "nothing_here")]) == 2
+    assert "nothing_here: no such folder" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert report.cli([str(tmp_path / "empty")]) == 2
+    assert "empty: not a run folder" in capsys.readouterr().err

@@ -141,12 +141,11 @@ def test_track_py_video_in_track_out(tiny_runs, ball_data, tmp_path):
 
 def test_track_py_refuses_missing_and_empty_input(tiny_runs, tmp_path):
     import track
-    from data_prep.clips import DataError
 
-    with pytest.raises(DataError, match="no such video"):
+    with pytest.raises(track.ArgumentError, match="no such video"):
         track.main([str(tmp_path / "nope.mp4"), "--weights", str(tiny_runs["bundle"])])
     (tmp_path / "empty.mp4").write_bytes(b"")
-    with pytest.raises(DataError, match="empty.mp4"):
+    with pytest.raises(track.ArgumentError, match="empty.mp4: the file is empty"):
         track.main([str(tmp_path / "empty.mp4"), "--out", str(tmp_path / "o"), "--weights", str(tiny_runs["bundle"])])
 
 

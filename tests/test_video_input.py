@@ -7,6 +7,7 @@ frameless videos, frames of changing size; errors come out as ``error: <file>: <
 from __future__ import annotations
 
 import logging
+import os
 import struct
 import subprocess
 import sys
@@ -182,3 +183,23 @@ def test_the_command_line_prints_no_traceback(tiny_runs, tmp_path):
                            "--out", str(tmp_path / "out")], cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith(f"error: {broken}: cannot open video")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["no/such/match.mp4"], "no/such/match.mp4: no such video file or frame folder"),
+    (["{dir}/empty.mp4"], "empty.mp4: the file is empty"),
+    (["{dir}", "--max-frames", "0"], "--max-frames: must be at least 1"),
+    (["{dir}", "--fps", "-5"], "--fps: must be above 0"),
+    (["{dir}", "--weights", "no/such/tracker.pt"], "no/such/tracker.pt: no such weights file"),
+])
+def test_bad_arguments_fail_before_the_libraries_load(args, message, tmp_path):
+    """In a fresh interpreter: the error comes without torch, OpenCV or the tracker imported."""
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    args = [a.replace("{dir}", str(tmp_path)) for a in args]
+    repo = Path(__file__).resolve().parents[1]
+    code = ("import sys, track; status = track.cli(sys.argv[1:]); "
+            "print(status, sorted(m for m in ('torch', 'cv2', 'tracking.tracker') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code, *args], cwd=repo, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(repo)}, timeout=120)
+    assert result.stdout.split("\n")[0] == "2 []", result.stdout + result.stderr
+    assert result.stderr.startswith("error: ") and message in result.stderr

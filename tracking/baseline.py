@@ -21,7 +21,7 @@ from evaluation.predictions import Track
 from model.baseline_unet import BaselineUNet, build_baseline, interpolate_gaps, mask_to_positions
 from model.checkpoint import load_checkpoint, resolve_device
 from tracking.candidates import frames_to_tensor
-from tracking.output import ClipOutput
+from tracking.output import ClipOutput, frame_progress
 
 
 class BaselineTracker:
@@ -53,12 +53,13 @@ class BaselineTracker:
                 "threshold": self.threshold, "max_gap": self.max_gap, "device": str(self.device)}
 
     def track_clip(self, clip: Clip) -> Track:
-        return self.track_frames(clip.iter_frames()).track
+        return self.track_frames(clip.iter_frames(), total=len(clip), desc=clip.name).track
 
-    def track_frames(self, frames: Iterable[np.ndarray]) -> ClipOutput:
-        """Track a stream of RGB frames of one size; positions in that size's pixels."""
+    def track_frames(self, frames: Iterable[np.ndarray], total: int | None = None, desc: str = "tracking"
+                     ) -> ClipOutput:
+        """Track a stream of RGB frames of one size; positions in that size's pixels (progress as the tracker's)."""
         started = time.perf_counter()
-        frames = iter(frames)
+        frames = frame_progress(frames, total, desc)
         first = next(frames, None)
         if first is None:
             raise ValueError("no frames to track")

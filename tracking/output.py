@@ -6,7 +6,11 @@ evaluation reads and scores, and evaluation sits below tracking, so the type liv
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+
+import numpy as np
+from tqdm import tqdm
 
 from evaluation.predictions import Track
 from tracking.candidates import Candidates, Refined
@@ -20,3 +24,12 @@ class ClipOutput:
     candidates: Candidates | None
     refined: Refined | None
     seconds: float = 0.0  # wall-clock time of tracking, frame reading included
+
+
+def frame_progress(frames: Iterable[np.ndarray], total: int | None = None, desc: str = "tracking"
+                   ) -> Iterator[np.ndarray]:
+    """``frames`` passed through a per-frame progress bar (frames/s, and ETA when ``total`` is known) on stderr.
+
+    The bar shows only on a terminal: piped or logged output (CI, notebooks' captured stderr) gets none.
+    """
+    return iter(tqdm(frames, total=total, desc=desc, unit="frame", leave=False, disable=None, dynamic_ncols=True))

@@ -25,7 +25,7 @@ from model.checkpoint import read_payload, resolve_device
 from tracking.baseline import BaselineTracker
 from tracking.candidates import Candidates, Refined, propose_clip, refine_clip
 from tracking.decode import DecodeParams, StreamingDecoder, decode_track
-from tracking.output import ClipOutput
+from tracking.output import ClipOutput, frame_progress
 from tracking.weights import Bundle, ProposalStage, RefineStage, load_bundle, resolve_weights
 
 log = logging.getLogger(__name__)
@@ -48,12 +48,14 @@ class Tracker:
         self.source: str = ""
 
     @classmethod
-    def load(cls, weights: str | Path | None = None, device: str = "auto", **overrides) -> Tracker:
-        """From a tracker bundle: a local file, a Google Drive id or URL, or (None) the shipped default weights.
+    def load(cls, weights: str | Path | None = None, device: str = "auto", sha256: str | None = None,
+             **overrides) -> Tracker:
+        """From a tracker bundle: a local file, a Google Drive id or URL, or (None) the shipped default weights;
+        ``sha256``: the checksum the file must have (see :func:`tracking.weights.resolve_weights`).
 
         A ``train.py --stage baseline`` checkpoint gives the assignment's baseline instead, with the same interface.
         """
-        path = resolve_weights(weights)
+        path = resolve_weights(weights, sha256)
         payload = read_payload(path)  # the one torch.load of the file
         if payload["stage"] == "baseline":
             if overrides.pop("ensemble", False):
@@ -75,16 +77,18 @@ class Tracker:
                 "device": str(self.device)}
 
     def track_clip(self, clip: Clip) -> Track:
-        return self.track_frames(clip.iter_frames()).track
+        return self.track_frames(clip.iter_frames(), total=len(clip), desc=clip.name).track
 
-    def track_frames(self, frames: Iterable[np.ndarray]) -> ClipOutput:
+    def track_frames(self, frames: Iterable[np.ndarray], total: int | None = None, desc: str = "tracking"
+                     ) -> ClipOutput:
         """Track a stream of RGB frames (all of one size); positions come back in that size's pixels.
 
         Frames of another width than the assignment's 1280 are resized to it first (1080p, 4:3, small videos),
-        since the refiner was trained on balls of 720p broadcast size.
+        since the refiner was trained on balls of 720p broadcast size. A terminal shows a progress bar named
+        ``desc`` (``total``: the frame count, when known, for its ETA).
         """
         started = time.perf_counter()
-        frames, back = self._work_size(frames)
+        frames, back = self._work_size(frame_progress(frames, total, desc))
         parts = list(self._chunks(frames))
         candidates = Candidates(*(np.concatenate([getattr(c, k) for c, _ in parts]) for k in ("xy", "score")))
         refined = None
@@ -99,14 +103,15 @@ class Tracker:
             track = Track(track.codes, xy)
         return ClipOutput(track, candidates, refined, time.perf_counter() - started)
 
-    def track_live(self, frames: Iterable[np.ndarray], lag: int = 8) -> Iterator[tuple[int, int, np.ndarray]]:
+    def track_live(self, frames: Iterable[np.ndarray], lag: int = 8, total: int | None = None
+                   ) -> Iterator[tuple[int, int, np.ndarray]]:
         """Fixed-latency tracking for live use: yields (frame, code, (x, y)) once ``lag`` later frames are in.
 
         Candidates come chunk by chunk (use a small ``chunk`` for low latency: the delay is chunk + context + lag
         frames); each frame is decided by :class:`StreamingDecoder` and never revised.
         """
         assert self.refine is not None, "live decoding needs the refine stage"
-        frames, back = self._work_size(frames)
+        frames, back = self._work_size(frame_progress(frames, total, "tracking live"))
         decoder = StreamingDecoder(self.decode, lag=lag)
 
         def emit(decided):

@@ -1,0 +1,57 @@
+"""The arguments of ``evaluate.py`` (and the demo's evaluation), parsed and checked without loading the heavy
+libraries, so that a mistyped path or flag fails at once instead of after half a minute of imports."""
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+from evaluation.metrics import DEFAULT_TOLERANCE_PX  # numpy only
+
+
+class ArgumentError(ValueError):
+    """A bad argument; the message starts with the path or flag."""
+
+
+def parse_args(argv=None, description: str | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    data = parser.add_argument_group("data")
+    data.add_argument("--data", type=Path, help="ROOT/gameG/clipC layout; default: the embedded synthetic data set")
+    data.add_argument("--games", type=int, nargs="+", help="game numbers to score; default: the test games")
+    what = parser.add_argument_group("what to score")
+    what.add_argument("--predictions", type=Path, help="folder of saved game{G}_clip{C}.csv (frame,code,x,y)")
+    what.add_argument("--weights", help="tracker weights: a file, a Google Drive id/URL; default: shipped weights")
+    what.add_argument("--sha256", help="the sha256 the --weights file must have (checked before loading)")
+    what.add_argument("--ensemble", action="store_true", help="the proposal's temporal ensemble (see track.py)")
+    out = parser.add_argument_group("output")
+    out.add_argument("--out", type=Path, help="output folder; default runs/exp_N")
+    out.add_argument("--visualize", action="store_true", help="write overlay and probability mp4 per clip")
+    out.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE_PX,
+                     help="pixel tolerance of precision/recall/F1 (full resolution)")
+    out.add_argument("--wandb", choices=("offline", "online", "off"), default="offline",
+                     help="W&B mode: offline (default; online when WANDB_API_KEY is set), online, or off")
+    args = parser.parse_args(argv)
+    check(args)
+    return args
+
+
+def check(args: argparse.Namespace) -> None:
+    """Raise :class:`ArgumentError` for what is wrong before any work: paths that do not exist, values out of range."""
+    if args.data is not None and not args.data.is_dir():
+        raise ArgumentError(f"{args.data}: --data is not a folder")
+    if args.predictions is not None and not args.predictions.is_dir():
+        raise ArgumentError(f"{args.predictions}: --predictions is not a folder")
+    if args.games and min(args.games) < 1:
+        raise ArgumentError(f"--games: game numbers start at 1, got {min(args.games)}")
+    if not (math.isfinite(args.tolerance) and args.tolerance > 0):
+        raise ArgumentError(f"--tolerance: must be above 0 pixels, got {args.tolerance}")
+    weights = args.weights
+    if weights and not weights.startswith(("http://", "https://")) and ("/" in weights or weights.endswith(".pt")) \
+            and not Path(weights).is_file():
+        raise ArgumentError(f"{weights}: no such weights file")
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        raise ArgumentError(f"{args.out}: --out exists and is not a folder")
+    if args.predictions is not None and args.out is not None \
+            and (args.out / "predictions").resolve() == args.predictions.resolve():
+        raise ArgumentError(f"{args.predictions}: --out would overwrite the predictions being scored: "
+                            "choose another --out")
