@@ -15,7 +15,7 @@ arguments print ``error: <file or flag>: <message>`` and exit with status 2.
 """
 import sys
 
-from engine.evaluate_args import ArgumentError, parse_args
+from engine.cli_args import ArgumentError, parse_args
 
 
 def main(argv=None) -> float:

@@ -24,11 +24,9 @@ import logging
 import sys
 from pathlib import Path
 
+from engine.cli_args import ArgumentError, check_weights_and_out
+
 FOLDER_FPS = 30.0  # a frame folder carries no frame rate (tracking.video_job.FOLDER_FPS)
-
-
-class ArgumentError(ValueError):
-    """A bad argument found before anything loads; the message starts with the path or flag."""
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -62,12 +60,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         raise ArgumentError(f"{args.source}: the file is empty")
     if args.label_studio and args.source.is_dir():
         raise ArgumentError("--label-studio: needs a video file: Label Studio's video tasks play the video itself")
-    weights = args.weights
-    if weights and not weights.startswith(("http://", "https://")) and ("/" in weights or weights.endswith(".pt")) \
-            and not Path(weights).is_file():
-        raise ArgumentError(f"{weights}: no such weights file")
-    if args.out is not None and args.out.exists() and not args.out.is_dir():
-        raise ArgumentError(f"{args.out}: --out exists and is not a folder")
+    check_weights_and_out(args.weights, args.out)
     return args
 
 

@@ -18,7 +18,7 @@ from measure import report
 from data_prep.clips import discover_clips
 from data_prep.embedded import EMBEDDED, ensure_embedded
 from evaluation.metrics import frame_errors, sibatracc
-from tracking.pseudo_labels import PseudoLabelParams, pseudo_labels
+from tracking.pseudo_labels import label_clip
 from tracking.tracker import Tracker
 
 
@@ -34,12 +34,9 @@ def main() -> None:
     rows, pooled = [], {"frames": 0, "kept": 0, "balls": 0, "balls_right": 0, "none": 0, "none_right": 0}
     kept_errors, all_errors = [], []
     for clip in discover_clips(root, games):
-        frames = list(clip.iter_frames())
-        forward = teacher.track_frames(frames, total=len(frames), desc=f"{clip.name} forward")
-        backward = teacher.track_frames(frames[::-1], total=len(frames), desc=f"{clip.name} backward")
-        labels = pseudo_labels(forward, backward, PseudoLabelParams())
+        labels, forward = label_clip(teacher, clip)
         gt_codes, gt_xy = clip.labels.codes, clip.labels.xy
-        ball, none = labels.code == 1, labels.code == 0
+        ball, none = labels.code > 0, labels.code == 0
         right = (gt_codes > 0) & (np.linalg.norm(labels.xy - gt_xy, axis=1) < 8)
         pooled["frames"] += len(clip)
         pooled["kept"] += int(labels.kept.sum())

@@ -39,6 +39,7 @@ CODES = (0, 1, 2, 3)
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 LABEL_FILES = ("labels.csv", "Label.csv")
 ASSIGNMENT_HEADER = ("file name", "code", "x", "y", "q")
+CONFIDENCE_COLUMN = "confidence"  # an optional sixth column (pseudo-labels): 0..1, 0 = left out of training
 
 
 class DataError(ValueError):
@@ -66,15 +67,24 @@ class Labels:
     codes: (n,) int64 in 0..3
     xy:    (n, 2) float64 ball centre in pixels of the frames they describe; -1 where code == 0
     traj:  (n,) int64 trajectory pattern (0 flying, 1 hit, 2 bounce) or -1 when unknown
+    confidence: (n,) float64 in [0, 1], or None (every frame certain): how far a label is to be trusted, as for
+           pseudo-labels (``tracking/pseudo_labels.py``); a frame of confidence 0 is left out of training
     """
 
     codes: np.ndarray
     xy: np.ndarray
     traj: np.ndarray
+    confidence: np.ndarray | None = None
 
     def __post_init__(self):
         n = len(self.codes)
         assert self.xy.shape == (n, 2) and self.traj.shape == (n,), "codes, xy and traj must describe the same frames"
+        assert self.confidence is None or self.confidence.shape == (n,), "one confidence per frame"
+
+    @property
+    def trains(self) -> np.ndarray:
+        """(n,) bool: the frames training may use (all but those of confidence 0)."""
+        return np.ones(len(self), bool) if self.confidence is None else self.confidence > 0
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -87,7 +97,7 @@ class Labels:
     def scaled(self, factor: float | tuple[float, float]) -> Labels:
         """The same labels for frames resized by ``factor`` (or (fx, fy)); absent balls keep x = y = -1."""
         xy = np.where(self.visible[:, None], scale_points(self.xy, factor), -1.0)
-        return Labels(self.codes, xy, self.traj)
+        return Labels(self.codes, xy, self.traj, self.confidence)
 
     @classmethod
     def absent(cls, n: int) -> Labels:
@@ -270,8 +280,10 @@ def read_labels(path: Path, frame_names: list[str], size: tuple[int, int]) -> La
         raise DataError(path, f"{len(body)} label rows for {len(frame_names)} frames in {path.parent}", line)
     n = len(body)
     codes, xy, traj = np.zeros(n, np.int64), np.full((n, 2), -1.0), np.full(n, -1, np.int64)
+    has_confidence = len(header) > 5 and header[5] == CONFIDENCE_COLUMN
+    confidence = np.ones(n) if has_confidence else None
     for i, (line, row) in enumerate(body):
-        cells = [cell.strip() for cell in row] + [""] * (5 - len(row))
+        cells = [cell.strip() for cell in row] + [""] * (6 - len(row))
         if Path(cells[0]).name != frame_names[i]:
             raise DataError(path, f"row names {cells[0]!r} but frame {i} is {frame_names[i]!r}", line)
         try:
@@ -286,6 +298,13 @@ def read_labels(path: Path, frame_names: list[str], size: tuple[int, int]) -> La
             if not 0 <= pattern <= 9:
                 raise DataError(path, f"trajectory pattern {cells[4]!r} outside 0..9", line)
             traj[i] = int(pattern)
+        if has_confidence:
+            if not cells[5]:
+                raise DataError(path, "blank confidence", line)
+            value = cell_float(path, line, CONFIDENCE_COLUMN, cells[5])
+            if not 0 <= value <= 1:
+                raise DataError(path, f"confidence {cells[5]!r} outside 0..1", line)
+            confidence[i] = value
         if code == 0:
             continue
         if not cells[2] or not cells[3]:
@@ -295,18 +314,20 @@ def read_labels(path: Path, frame_names: list[str], size: tuple[int, int]) -> La
             raise DataError(path, f"ball at ({x}, {y}) outside the {width}x{height} frame, x in [0, {width}) and "
                                   f"y in [0, {height}) (code {code})", line)
         xy[i] = x, y
-    return Labels(codes, xy, traj)
+    return Labels(codes, xy, traj, confidence)
 
 
 def write_labels(path: Path, labels: Labels, frame_names: list[str]) -> None:
     """Write labels in the assignment's ``labels.csv`` format (floats kept to 3 decimals, blank when absent)."""
     assert len(frame_names) == len(labels), "one label row per frame"
+    confidence = labels.confidence
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(ASSIGNMENT_HEADER)
-        for name, code, (x, y), q in zip(frame_names, labels.codes, labels.xy, labels.traj):
+        writer.writerow(ASSIGNMENT_HEADER + ((CONFIDENCE_COLUMN,) if confidence is not None else ()))
+        for i, (name, code, (x, y), q) in enumerate(zip(frame_names, labels.codes, labels.xy, labels.traj)):
             cells = ["", ""] if code == 0 else [_fmt(x), _fmt(y)]
-            writer.writerow([name, int(code), *cells, "" if q < 0 else int(q)])
+            extra = [f"{confidence[i]:.3f}".rstrip("0").rstrip(".")] if confidence is not None else []
+            writer.writerow([name, int(code), *cells, "" if q < 0 else int(q), *extra])
 
 
 def _fmt(value: float) -> str:

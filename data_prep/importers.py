@@ -70,14 +70,15 @@ from data_prep.clips import (
     image_size,
     load_clip,
     read_csv_rows,
+    read_frame,
     read_labels,
     write_labels,
 )
-from data_prep.video import count_video_frames, iter_video_frames
+from data_prep.video import count_video_frames, iter_video_frames, resize_frame
 
 log = logging.getLogger(__name__)
 
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".avi", ".mov", ".mkv", ".webm")
 JPEG_QUALITY = 95
 
 
@@ -547,19 +548,29 @@ def _append_sources(path: Path, rows: list[list]) -> None:
 # ---------------------------------------------------------------------------------------------------- video
 
 def import_video(src: Path, out: Path, game: int = 1, clip: int = 1, *, max_frames: int | None = None,
-                 link: bool = True, overwrite: bool = False) -> Path:
-    """Import a video file or a folder of numbered frames as one unlabelled clip; returns its folder."""
+                 link: bool = True, overwrite: bool = False, width: int | None = None) -> Path:
+    """Import a video file or a folder of numbered frames as one unlabelled clip; returns its folder.
+
+    ``width``: resize every frame to this many pixels wide, aspect kept (1280, the tracker's working width, gives
+    training crops balls of the size the tracker sees; a 1080p broadcast is otherwise 1.5x larger).
+    """
     _check_max_frames(max_frames)
+    if width is not None and width < 16:
+        raise ValueError(f"width must be at least 16 pixels, not {width}")
     src, out = Path(src), Path(out)
     if not src.is_dir() and src.suffix.lower() not in VIDEO_SUFFIXES:
         raise DataError(src, f"not a frame folder or a video file ({', '.join(VIDEO_SUFFIXES)})")
     with _atomic_clip(out, game, clip, labelled=False, overwrite=overwrite) as tmp:
         progress = dict(desc=f"{src.name} -> game{game}/clip{clip}", unit="frame", leave=False)
-        if src.is_dir():
+        if src.is_dir() and width is None:
             for i, frame in enumerate(tqdm(frame_paths(src)[:max_frames], **progress)):
                 _place_frame(frame, tmp / _frame_name(i, frame.suffix), link)
         else:
-            for i, frame in enumerate(tqdm(iter_video_frames(src, max_frames), **progress)):
+            frames = (map(read_frame, frame_paths(src)[:max_frames]) if src.is_dir() else
+                      iter_video_frames(src, max_frames))
+            for i, frame in enumerate(tqdm(frames, **progress)):
+                if width is not None and frame.shape[1] != width:
+                    frame = resize_frame(frame, (width, int(round(frame.shape[0] * width / frame.shape[1]))))
                 _write_jpeg(tmp / _frame_name(i, ".jpg"), frame)
     log.info("%s -> game%d/clip%d", src, game, clip)
     return _clip_path(out, game, clip)
@@ -605,6 +616,8 @@ def _parser() -> argparse.ArgumentParser:
     video.add_argument("--game", type=int, default=1, help="game number (default 1)")
     video.add_argument("--clip", type=int, default=1, help="clip number (default 1)")
     video.add_argument("--copy", action="store_true", help="copy frames of a frame folder instead of hard-linking")
+    video.add_argument("--width", type=int, default=None,
+                       help="resize frames to this width, aspect kept (1280: the tracker's working width)")
     return parser
 
 
@@ -623,7 +636,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.kind == "labelled-video":
             clips = import_labelled_video(args.src, args.out, args.game, args.clip, labels=args.labels, **common)
         else:
-            clips = [import_video(args.src, args.out, args.game, args.clip, link=not args.copy, **common)]
+            clips = [import_video(args.src, args.out, args.game, args.clip, link=not args.copy, width=args.width,
+                                  **common)]
     except (ValueError, FileExistsError) as error:  # DataError is a ValueError
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -29,7 +29,7 @@ class RefineSamples(Dataset):
     of the items are positives. A crop is a positive exactly when the ball lies within ``MATCH_PX`` of its centre
     (after augmentation), whatever its kind: a candidate that close is a positive whose position target is the
     ball (the refiner learns to fix the proposal's error); one farther away is a negative even if the ball shows
-    at the crop's edge.
+    at the crop's edge. A frame that does not train (``Labels.trains``: confidence 0) yields no sample.
 
     Item: crops (t, 3, P, P) float in [0, 1], ball () float, xy (2,) ball in crop pixels, code () int in 0..2,
     origin (2,) int, index (2,) = (clip, frame).
@@ -47,9 +47,9 @@ class RefineSamples(Dataset):
         positives, negatives, self.windows = [], [], []
         for c, (clip, candidates) in enumerate(tqdm(list(zip(clips, mined)), desc="refine crops", leave=False)):
             rng = np.random.default_rng((seed, c))
-            codes, xy = clip.labels.codes, clip.labels.xy
+            codes, xy, trains = clip.labels.codes, clip.labels.xy, clip.labels.trains
             jittered, exact = [], []  # (frame, x, y) of the clip's windows; rows below index into them
-            for t in range(len(clip)):
+            for t in np.flatnonzero(trains):  # a frame of confidence 0 yields no sample at all
                 if codes[t] > 0:
                     positives.append((c, t, KIND_POSITIVE, *xy[t], len(jittered)))
                     jittered.append((t, *xy[t]))

@@ -11,17 +11,21 @@ log = logging.getLogger(__name__)
 
 
 def resolve_splits(data: Path | None, games: list[int] | None, val_games: list[int] | None,
-                   val_data: Path | None = None, stack: int = 1) -> tuple[Path, list[Clip], list[Clip]]:
+                   val_data: Path | None = None, stack: int = 1, extra: list[Path] | None = None
+                   ) -> tuple[Path, list[Clip], list[Clip]]:
     """(root, training clips, validation clips).
 
     No ``data``: the embedded synthetic set with its split. Real data: ``val_games`` defaults to the last game and
     ``games`` to every other game. ``val_data``: validation comes from that set instead (``val_games`` of it, default
     all), and training keeps every training game of ``data`` (the embedded split's training games, or all games of a
-    real set). Every clip is checked up front (``check_clip``: at least ``stack`` frames, readable frames of one size,
+    real set). ``extra``: more roots whose every labelled clip joins training (e.g. pseudo-labelled real clips
+    next to the synthetic set; their games are other matches, so no validation game leaks). Every clip is checked up front (``check_clip``: at least ``stack`` frames, readable frames of one size,
     labels inside the frame): training skips broken clips with a warning; a broken validation clip stops the run
     before its first step, with every problem listed.
     """
     root, train, val = _split(data, games, val_games, val_data)
+    for more in extra or []:
+        train = train + discover_clips(Path(more), skip_broken=True)
     problems = clip_problems(val, stack)
     if problems:
         raise DataError(root if val_data is None else Path(val_data),

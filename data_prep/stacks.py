@@ -65,6 +65,7 @@ class ProposalStacks(Dataset):
 
     Item: frames (t, 3, h, w) float in [0, 1]; heat (t, h/4, w/4); offset (t, 2); cell (t, 2); has_ball (t,);
     weight (t,) (``occluded_weight`` for code 3 balls, 1 otherwise); index (2,) = (clip, first frame).
+    A stack holding a frame that does not train (``Labels.trains``: confidence 0) is never drawn.
     """
 
     def __init__(self, clips: list[Clip], spec: StackSpec, cache: FrameCache, transform=None,
@@ -77,7 +78,9 @@ class ProposalStacks(Dataset):
         self.clips, self.spec, self.cache, self.transform = clips, spec, cache, transform
         self.crop, self.ball_crop_prob, self.occluded_weight = crop, ball_crop_prob, occluded_weight
         self.reverse_prob, self.heat_sigma, self.seed = reverse_prob, heat_sigma, seed
-        self.index = np.array([(c, t) for c, clip in enumerate(clips) for t in range(len(clip) - spec.frames + 1)])
+        # Only stacks whose every frame trains: a frame of confidence 0 (an uncertain pseudo-label) adds no loss.
+        self.index = np.array([(c, t) for c, clip in enumerate(clips) for t in range(len(clip) - spec.frames + 1)
+                               if clip.labels.trains[t:t + spec.frames].all()]).reshape(-1, 2)
         self.frames = [cache.frames(clip, spec.size) for clip in clips]  # memory maps: opening costs nothing
         self.labels = [clip.labels.scaled((spec.width / clip.size[0], spec.height / clip.size[1]))
                        for clip in clips]

@@ -27,7 +27,8 @@ from tracking.baseline import BaselineTracker
 
 
 def build(cfg: BaselineConfig) -> StageParts:
-    root, train_clips, val_clips = resolve_splits(cfg.data, cfg.games, cfg.val_games, cfg.val_data, stack=cfg.frames)
+    root, train_clips, val_clips = resolve_splits(cfg.data, cfg.games, cfg.val_games, cfg.val_data, stack=cfg.frames,
+                                                  extra=cfg.extra_data)
     spec = StackSpec(cfg.frames, cfg.width, cfg.height)
     cache = FrameCache(cfg.cache)
     train_set = ProposalStacks(train_clips, spec, cache, stack_transform("train", cfg.augment),

@@ -109,11 +109,19 @@ def leave_one_game_out(outputs: list[ClipOutput], clips: list[Clip], base: Decod
 def write_bundle(path: Path, proposal_ckpt: Path, refine_ckpt: Path | None, decode: DecodeParams,
                  settings: dict, provenance: dict) -> str:
     """Bundle the stages for inference; returns the file's sha256 (also recorded in ``SHA256SUMS`` beside it)."""
-    bundle = {"stage": "tracker", "proposal": proposal_part(load_checkpoint(proposal_ckpt, "proposal")),
+    bundle = {"stage": "tracker", "proposal": stage_proposal(proposal_ckpt),
               "refine": None, "decode": asdict(decode), "settings": settings, "provenance": provenance}
     if refine_ckpt is not None:
         bundle["refine"] = refine_part(load_checkpoint(refine_ckpt, "refine"))
     return _save_bundle(path, bundle)
+
+
+def stage_proposal(path: Path) -> dict:
+    """The proposal part for a bundle: from a proposal training checkpoint, or kept from a tracker bundle (a new
+    refiner trained on the shipped proposal's candidates ships with that same proposal)."""
+    payload = read_payload(path)
+    return payload["proposal"] if payload["stage"] == "tracker" else proposal_part(load_checkpoint(path, "proposal",
+                                                                                                   payload))
 
 
 def rewrite_bundle(bundle: dict, path: Path, decode: DecodeParams, provenance: dict) -> str:
@@ -135,7 +143,8 @@ def _save_bundle(path: Path, bundle: dict) -> str:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--proposal", type=Path, help="proposal checkpoint (best.pt) to bundle")
+    source.add_argument("--proposal", type=Path, help="proposal checkpoint (best.pt) to bundle, or a tracker bundle "
+                        "whose proposal is kept (e.g. weights/tracker.pt for a refiner trained on its candidates)")
     source.add_argument("--recalibrate", type=Path, metavar="BUNDLE",
                         help="an existing tracker bundle whose decoder is calibrated again (its stages are kept)")
     parser.add_argument("--refine", type=Path, help="refine checkpoint; omit for a proposal-only tracker")

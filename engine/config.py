@@ -30,6 +30,9 @@ class CommonConfig:
     # Validate (choose the checkpoint and its presence threshold) on another data set, e.g. real labelled tennis,
     # while training on --data; --val-games then names games of this set (default: all of them).
     val_data: Path | None = None
+    # More training data: every labelled clip of these roots joins the training split, e.g. pseudo-labelled real
+    # clips (python -m tracking.pseudo_labels) beside the synthetic set. Never the games you score.
+    extra_data: list[Path] | None = None
     cache: Path = DEFAULT_CACHE  # folder of the decoded-frame caches (safe to delete; rebuilt when needed)
     epochs: int = 10  # training epochs (with --max-minutes: at most this many)
     steps_per_epoch: int = 150  # optimiser steps per epoch; validation runs after each epoch

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from data_prep.clips import Clip, DataError, clip_problems, discover_clips
 from data_prep.embedded import EMBEDDED, ensure_embedded
+from engine.cli_args import parse_args
 from engine.config import git_commit
-from engine.evaluate_args import parse_args
 from engine.logger import RunLogger
 from engine.runs import LOCK_NAME, next_run_dir, run_folder_lock
 from evaluation.breakdown import breakdown_scalars

@@ -53,7 +53,7 @@ def find_proposal(explicit: Path | None) -> Path:
 def build(cfg: RefineConfig) -> StageParts:
     proposal = load_proposal(find_proposal(cfg.proposal))
     games = cfg.games or (list(EMBEDDED.refine_train_games) if cfg.data is None else None)
-    root, train_clips, val_clips = resolve_splits(cfg.data, games, cfg.val_games, cfg.val_data)
+    root, train_clips, val_clips = resolve_splits(cfg.data, games, cfg.val_games, cfg.val_data, extra=cfg.extra_data)
     cache = FrameCache(cfg.cache)
     spec = CropSpec(cfg.crop, cfg.context)
     mined = mine_candidates(proposal, train_clips, cache, cfg.top_k, Path(cfg.cache).parent / "mined")

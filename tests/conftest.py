@@ -1,8 +1,12 @@
-"""Shared fixtures: a tiny-clip writer and the path to the real footage in ``../shared/data`` (skips when absent)."""
+"""Shared fixtures: a tiny-clip writer, the path to the real footage in ``../shared/data`` (skips when absent) and
+a loopback HTTP server."""
 from __future__ import annotations
 
 import csv
+import functools
+import http.server
 import os
+import threading
 from pathlib import Path
 
 import cv2
@@ -115,3 +119,15 @@ def tiny_runs(ball_data, tmp_path_factory) -> dict[str, Path]:
             "--out", str(root / "bundle" / "tracker.pt"), "--data", str(ball_data), "--val-games", "3"])
     return {"proposal": root / "proposal" / "best.pt", "refine": root / "refine" / "best.pt",
             "bundle": root / "bundle" / "tracker.pt", "root": root}
+
+
+@pytest.fixture
+def loopback(tmp_path):
+    """Serve tmp_path/www over HTTP on 127.0.0.1 (no other address is ever contacted)."""
+    www = tmp_path / "www"
+    www.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(www))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield www, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()

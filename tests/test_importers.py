@@ -263,6 +263,16 @@ def test_import_video_file_and_frame_folder(make_clip, tmp_path):
     assert len(clip) == 5 and clip.labels is None
 
 
+def test_import_video_resizes_to_a_width(make_clip, tmp_path):
+    """--width 1280 brings a 1080p broadcast to the tracker's working size; here 64x48 -> 32x24."""
+    clip = load_clip(import_video(write_video(tmp_path / "match.mp4", 3), tmp_path / "out", width=32))
+    assert clip.size == (32, 24) and len(clip) == 3
+    clip = load_clip(import_video(make_clip("frames", n=2), tmp_path / "out", clip=2, width=32))
+    assert clip.size == (32, 24)
+    with pytest.raises(ValueError, match="width must be at least 16"):
+        import_video(tmp_path / "match.mp4", tmp_path / "out", clip=3, width=0)
+
+
 def test_video_frames_rgb_and_errors(tmp_path):
     red = write_video(tmp_path / "red.mp4", 3, bgr=(0, 0, 255))
     frames = list(iter_video_frames(red))

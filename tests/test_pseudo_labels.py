@@ -66,3 +66,59 @@ def test_an_isolated_detection_has_no_trajectory_and_is_ignored():
     xy[6] = (640, 360)
     labels = pseudo_labels(output_of(codes, xy), reversed_pass(output_of(codes, xy)))
     assert labels.code[6] == IGNORED
+
+
+def test_written_pseudo_labels_read_back_and_ignored_frames_never_train(make_clip, tmp_path):
+    from data_prep.clips import load_clip
+    from data_prep.frame_cache import FrameCache
+    from data_prep.stacks import ProposalStacks, StackSpec
+    from tracking.pseudo_labels import PseudoLabels, write_pseudo_labels
+
+    clip = load_clip(make_clip(n=8, rows=None), 1, 1)
+    code = np.array([1, 1, 1, IGNORED, 0, 0, 0, 1])
+    xy = np.where(code[:, None] > 0, [[10.5, 20.25]], -1.0)
+    write_pseudo_labels(clip, PseudoLabels(code, xy, np.array([0.9, 0.8, 0.95, 0.0, 0.99, 0.97, 0.98, 0.7])))
+    labels = load_clip(clip.path, 1, 1, require_labels=True).labels
+    np.testing.assert_array_equal(labels.codes, [1, 1, 1, 0, 0, 0, 0, 1])
+    np.testing.assert_array_equal(labels.trains, [True, True, True, False, True, True, True, True])
+    np.testing.assert_allclose(labels.xy[0], (10.5, 20.25))
+    np.testing.assert_allclose(labels.confidence, [0.9, 0.8, 0.95, 0.0, 0.99, 0.97, 0.98, 0.7])
+    stacks = ProposalStacks([load_clip(clip.path, 1, 1, require_labels=True)], StackSpec(3, 64, 48),
+                            FrameCache(tmp_path / "cache", progress=False))
+    starts = sorted(int(t) for _, t in stacks.index)
+    assert starts == [0, 4, 5]  # every stack holding frame 3 is left out: it adds no loss
+
+
+def test_labels_written_by_people_are_not_replaced(make_clip):
+    import pytest
+
+    from data_prep.clips import DataError, load_clip
+    from tracking.pseudo_labels import PseudoLabels, write_pseudo_labels
+
+    clip = load_clip(make_clip(n=4), 1, 1, require_labels=True)
+    before = (clip.path / "labels.csv").read_bytes()
+    with pytest.raises(DataError, match="without a confidence column"):
+        write_pseudo_labels(clip, PseudoLabels(np.zeros(4, int), np.full((4, 2), -1.0), np.ones(4)))
+    assert (clip.path / "labels.csv").read_bytes() == before
+
+
+def test_a_bad_confidence_cell_names_its_line(make_clip):
+    import pytest
+
+    from data_prep.clips import ASSIGNMENT_HEADER, DataError, load_clip
+
+    rows = [[f"{i:04d}.jpg", 1, 10 + i, 20, "", "0.5" if i != 2 else "1.5"] for i in range(4)]
+    folder = make_clip(n=4, rows=rows, header=[*ASSIGNMENT_HEADER, "confidence"])
+    with pytest.raises(DataError, match=r"labels.csv:4: confidence '1.5' outside 0..1"):
+        load_clip(folder, 1, 1, require_labels=True)
+
+
+def test_extra_data_joins_the_training_split_only(make_clip, tmp_path):
+    from data_prep.splits import resolve_splits
+
+    for game in (1, 2):
+        make_clip(f"game{game}/clip1", n=4, root=tmp_path / "main")
+    make_clip("game7/clip1", n=4, root=tmp_path / "pseudo")
+    _, train, val = resolve_splits(tmp_path / "main", [1], [2], extra=[tmp_path / "pseudo"])
+    assert [str(c.path.relative_to(tmp_path)) for c in train] == ["main/game1/clip1", "pseudo/game7/clip1"]
+    assert [str(c.path.relative_to(tmp_path)) for c in val] == ["main/game2/clip1"]

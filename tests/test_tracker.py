@@ -1,9 +1,6 @@
 """The end-to-end tracker, the assignment drop-in, weights from loopback HTTP, corrupt weights."""
-import functools
 import hashlib
-import http.server
 import json
-import threading
 
 import cv2
 import numpy as np
@@ -66,18 +63,6 @@ def test_assignment_drop_in(tiny_runs, ball_data, tmp_path):
     assert ((labels[:, 0] == 0) == (labels[:, 1] == -1)).all()
     score = model.test(ball_data, [3], do_visualization=False, test_name="t")
     assert 0 <= score <= 1 and (tmp_path / "out" / "t" / "report.json").is_file()
-
-
-@pytest.fixture
-def loopback(tmp_path):
-    """Serve tmp_path/www over HTTP on 127.0.0.1 (no other address is ever contacted)."""
-    www = tmp_path / "www"
-    www.mkdir()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(www))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield www, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
 
 
 def test_weights_from_a_url_are_checksummed_and_cached(tiny_runs, loopback, tmp_path):

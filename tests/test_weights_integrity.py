@@ -1,9 +1,6 @@
 """Weights are checked on every load: content digests in bundles and checkpoints, the shipped file's known checksum
 for any path to it, a given sha256 for files and downloads, no bad download served twice, no NaN weights."""
-import functools
-import http.server
 import logging
-import threading
 from dataclasses import asdict
 
 import pytest
@@ -174,18 +171,6 @@ def test_every_path_to_the_shipped_file_gets_its_known_checksum(tmp_path, monkey
     assert resolve_weights(copy, sha256=sha256_of(copy)) == copy
     with pytest.raises(CheckpointError, match="copy.pt: sha256 .* does not match the expected 1111"):
         resolve_weights(copy, sha256="1" * 64)
-
-
-@pytest.fixture
-def loopback(tmp_path):
-    """Serve tmp_path/www over HTTP on 127.0.0.1 (no other address is ever contacted)."""
-    www = tmp_path / "www"
-    www.mkdir()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(www))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield www, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
 
 
 def test_a_bad_download_is_not_served_again(tmp_path, loopback, caplog):

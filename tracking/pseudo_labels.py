@@ -15,16 +15,33 @@ and the refiner's context see each frame from both sides). A frame becomes a tra
 The result, per frame: ``code`` (1 ball, 0 no ball, -1 ignored), ``xy`` (-1 unless a ball) and ``confidence`` in
 [0, 1] (for a ball the lower of the two passes' refiner probabilities at it, for no ball one minus the highest
 candidate probability of the frame, 0 when ignored).
+
+Run over unlabelled clips in the assignment layout (``python -m data_prep.importers video VIDEO --out ROOT --game G``
+makes one from a video), it writes each clip's ``labels.csv`` with a sixth column, ``confidence``, in which the
+ignored frames hold 0 (code 0, no position): training leaves them out (``data_prep.clips.Labels.trains``), and the
+file stays readable, inspectable and editable as any label file::
+
+    python -m tracking.pseudo_labels ROOT [--games 1 2] [--weights TEACHER.pt]
+
+Its figures on labelled clips treated as unlabelled: ``python bench/pseudo_labels.py``.
 """
 from __future__ import annotations
 
+import argparse
+import logging
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from data_prep.clips import CONFIDENCE_COLUMN, Clip, DataError, Labels, discover_clips, read_frame, write_labels
 from evaluation.predictions import Track
 from tracking.candidates import Candidates, Refined
 from tracking.output import ClipOutput
+from tracking.tracker import Tracker
+
+log = logging.getLogger(__name__)
 
 IGNORED = -1  # the code of a frame left out of training
 
@@ -117,3 +134,65 @@ def reverse_output(output: ClipOutput) -> ClipOutput:
                                                           output.refined.xy[::-1].copy(),
                                                           output.refined.code[::-1].copy())
     return ClipOutput(track, candidates, refined, output.seconds)
+
+
+def label_clip(teacher: Tracker, clip: Clip, params: PseudoLabelParams = PseudoLabelParams()
+               ) -> tuple[PseudoLabels, ClipOutput]:
+    """The teacher's forward and backward passes over ``clip`` (frames streamed from disk both ways) turned into
+    pseudo-labels; also returns the forward pass, the teacher's own track."""
+    forward = teacher.track_frames(clip.iter_frames(), total=len(clip), desc=f"{clip.name} forward")
+    backward = teacher.track_frames((read_frame(path) for path in reversed(clip.frames)), total=len(clip),
+                                    desc=f"{clip.name} backward")
+    labels = pseudo_labels(forward, backward, params)
+    # A kept ball keeps the teacher's visibility code (1, 2, or 3 for a position filled across an occlusion).
+    labels.code = np.where(labels.code == 1, np.clip(forward.track.codes, 1, 3), labels.code)
+    return labels, forward
+
+
+def as_labels(labels: PseudoLabels) -> Labels:
+    """The assignment's labels with a confidence per frame: an ignored frame is code 0 with confidence 0."""
+    kept_ball = labels.code > 0
+    return Labels(np.maximum(labels.code, 0), np.where(kept_ball[:, None], labels.xy, -1.0),
+                  np.full(len(labels), -1, np.int64), np.where(labels.kept, labels.confidence, 0.0))
+
+
+def write_pseudo_labels(clip: Clip, labels: PseudoLabels, overwrite: bool = False) -> Path:
+    """Write ``clip``'s ``labels.csv``; one written by people (no confidence column) is kept unless ``overwrite``."""
+    path = clip.path / "labels.csv"
+    if path.is_file() and not overwrite:
+        header = path.read_text().split("\n", 1)[0].lower()
+        if CONFIDENCE_COLUMN not in header:
+            raise DataError(path, "holds labels without a confidence column (written by people?): not replaced; "
+                                  "pass --overwrite to replace them", 1)
+    write_labels(path, as_labels(labels), [frame.name for frame in clip.frames])
+    return path
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("root", type=Path, help="unlabelled clips: ROOT/gameG/clipC/0000.jpg ...")
+    parser.add_argument("--games", type=int, nargs="+", help="games to label; default: all")
+    parser.add_argument("--weights", help="the teacher's tracker bundle; default: the shipped weights")
+    parser.add_argument("--overwrite", action="store_true", help="also replace label files written by people")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        clips = discover_clips(args.root, args.games, require_labels=False)
+        teacher = Tracker.load(args.weights)
+        totals = np.zeros(4, np.int64)  # frames, balls, no ball, ignored
+        for clip in clips:
+            labels, _ = label_clip(teacher, clip)
+            path = write_pseudo_labels(clip, labels, args.overwrite)
+            counts = np.array([len(labels), (labels.code > 0).sum(), (labels.code == 0).sum(), (~labels.kept).sum()])
+            totals += counts
+            print(f"{path}: {counts[1]} balls, {counts[2]} no ball, {counts[3]} ignored of {counts[0]} frames")
+    except DataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"{len(clips)} clips: {totals[1]} balls, {totals[2]} no ball, {totals[3]} ignored of {totals[0]} frames "
+          f"({1 - totals[3] / max(totals[0], 1):.0%} kept)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,5 +1,6 @@
-"""The arguments of ``evaluate.py`` (and the demo's evaluation), parsed and checked without loading the heavy
-libraries, so that a mistyped path or flag fails at once instead of after half a minute of imports."""
+"""Command-line arguments checked without loading the heavy libraries, so that a mistyped path or flag fails at once
+instead of after half a minute of imports: the checks ``track.py`` and ``evaluate.py`` share, and the arguments of
+``evaluate.py`` (and the demo's evaluation)."""
 from __future__ import annotations
 
 import argparse
@@ -11,6 +12,16 @@ from evaluation.metrics import DEFAULT_TOLERANCE_PX  # numpy only
 
 class ArgumentError(ValueError):
     """A bad argument; the message starts with the path or flag."""
+
+
+def check_weights_and_out(weights: str | None, out: Path | None) -> None:
+    """``--weights`` that names a local file must exist (a Google Drive id or URL is checked when fetched);
+    ``--out`` must be a folder or not exist yet."""
+    if weights and not weights.startswith(("http://", "https://")) and ("/" in weights or weights.endswith(".pt")) \
+            and not Path(weights).is_file():
+        raise ArgumentError(f"{weights}: no such weights file")
+    if out is not None and out.exists() and not out.is_dir():
+        raise ArgumentError(f"{out}: --out exists and is not a folder")
 
 
 def parse_args(argv=None, description: str | None = None) -> argparse.Namespace:
@@ -45,12 +56,7 @@ def check(args: argparse.Namespace) -> None:
         raise ArgumentError(f"--games: game numbers start at 1, got {min(args.games)}")
     if not (math.isfinite(args.tolerance) and args.tolerance > 0):
         raise ArgumentError(f"--tolerance: must be above 0 pixels, got {args.tolerance}")
-    weights = args.weights
-    if weights and not weights.startswith(("http://", "https://")) and ("/" in weights or weights.endswith(".pt")) \
-            and not Path(weights).is_file():
-        raise ArgumentError(f"{weights}: no such weights file")
-    if args.out is not None and args.out.exists() and not args.out.is_dir():
-        raise ArgumentError(f"{args.out}: --out exists and is not a folder")
+    check_weights_and_out(args.weights, args.out)
     if args.predictions is not None and args.out is not None \
             and (args.out / "predictions").resolve() == args.predictions.resolve():
         raise ArgumentError(f"{args.predictions}: --out would overwrite the predictions being scored: "
