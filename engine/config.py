@@ -113,6 +113,9 @@ class RefineConfig(CommonConfig):
     depth: int = 4  # transformer blocks
     heads: int = 4  # attention heads per block
     jitter: float = 12.0  # positives: crop centre drawn within this many px of the ball (at most MATCH_PX)
+    # Share of the positives that are composites: a rendered ball pasted into a window away from the frame's own
+    # ball (a candidate on a distractor or a random window), labelled where it was drawn (data_prep/composites.py)
+    composite_share: float = 0.25
     top_k: int = 5  # proposal candidates per frame the refiner is trained and validated on
     epochs: int = 12
     max_minutes: float = 28.0

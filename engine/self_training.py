@@ -1,0 +1,187 @@
+"""Self-training on unlabelled broadcasts, round after round, as one resumable command.
+
+    python -m engine.self_training --videos ../shared/data/tennis_videos --labelled data/tennis_real \
+        [--rounds 2] [--teacher weights/tracker.pt] [--out runs/self_training]
+
+Each round: the teacher pseudo-labels the imported videos (:mod:`tracking.pseudo_labels`: kept where time vouches
+for a label, the rest ignored), the refiner is retrained on the embedded synthetic games plus those clips
+(``train.py --stage refine --extra-data``, the default recipe with its composites and real hard negatives), the
+student is bundled with the teacher's proposal and a decoder calibrated on the labelled clips plus the embedded
+validation games, and it is scored on the labelled clips leaving one match out (``bench/calibration.py``). The
+student is the next round's teacher. A round whose held-out score does not beat its teacher's stops the sequence:
+a round that does not help is seen and not built on. Last (unless ``--no-proposal``), a proposal is trained on the
+synthetic games plus the best round's pseudo-labels and bundled with that round's refiner, scored the same way.
+
+Every step leaves its result in ``OUT`` and is skipped when rerun: kill the command at any point and run it again
+to go on (a killed training resumes from its last checkpoint). Each step runs as its own process (its progress bars
+and errors as the CLI shows them); one summary table at the end, also in ``OUT/summary.json``. The best round's
+bundle is ``OUT/roundN/tracker.pt`` with its sha256 in ``SHA256SUMS`` beside it: copy both to ``weights/`` to ship.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from data_prep.atomic import write_text_atomic
+from data_prep.clips import discover_clips
+from data_prep.paths import PROJECT_ROOT, RUNS_DIR
+from tracking.weights import DEFAULT_BUNDLE
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".m4v", ".webm")
+
+
+def run_step(title: str, args: list[str], cwd: Path = PROJECT_ROOT) -> str:
+    """Run ``python ARGS`` in the project, its stderr (progress bars, errors) passed through; returns its stdout.
+    A failing step stops the sequence naming the step."""
+    print(f"== {title}", flush=True)
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, *args], cwd=cwd, stdout=subprocess.PIPE, text=True)
+    sys.stdout.write(done.stdout)
+    if done.returncode != 0:
+        raise SystemExit(f"error: step '{title}' failed (exit {done.returncode}); fix it and rerun to go on")
+    print(f"   {title}: {time.perf_counter() - started:.0f} s", flush=True)
+    return done.stdout
+
+
+def last_json(stdout: str) -> dict:
+    """The benchmark's JSON line (the last line of its output that parses as an object)."""
+    for line in reversed(stdout.splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    raise ValueError("no JSON line in the step's output")
+
+
+class SelfTraining:
+    """The sequence's steps over one output folder; each ``ensure_*`` does its step unless its result is there."""
+
+    def __init__(self, out: Path, videos: Path, labelled: Path, width: int):
+        self.out, self.videos, self.labelled, self.width = out, videos, labelled, width
+        self.unlabelled = out / "unlabelled"
+        self.games = sorted({clip.game for clip in discover_clips(labelled)})
+
+    def ensure_imported(self) -> None:
+        """Each video as ``unlabelled/gameG/clip1`` (G in name order), full-resolution width ``width``."""
+        videos = sorted(p for p in self.videos.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+        if not videos:
+            raise SystemExit(f"error: {self.videos}: no video ({', '.join(VIDEO_SUFFIXES)}) to learn from")
+        for game, video in enumerate(videos, start=1):
+            marker = self.unlabelled / f".imported-{game}"
+            if marker.is_file():
+                continue
+            run_step(f"import {video.name} as game {game}",
+                     ["-m", "data_prep.importers", "video", str(video), "--out", str(self.unlabelled),
+                      "--game", str(game), "--width", str(self.width), "--overwrite"])
+            write_text_atomic(marker, video.name + "\n")
+
+    def ensure_pseudo_labels(self, round_dir: Path, teacher: Path) -> Path:
+        """A hard-linked copy of the imported clips with the teacher's pseudo-labels."""
+        data, marker = round_dir / "data", round_dir / "pseudo_labels.txt"
+        if not marker.is_file():
+            shutil.rmtree(data, ignore_errors=True)
+            shutil.copytree(self.unlabelled, data, copy_function=os.link,
+                            ignore=shutil.ignore_patterns(".imported-*", "labels.csv"))
+            stdout = run_step(f"pseudo-labels by {teacher}",
+                              ["-m", "tracking.pseudo_labels", str(data), "--weights", str(teacher)])
+            write_text_atomic(marker, stdout.strip().splitlines()[-1] + "\n")
+        return data
+
+    def ensure_refiner(self, round_dir: Path, teacher: Path, data: Path) -> Path:
+        run = round_dir / "refine"
+        if not (run / "summary.json").is_file():
+            where = ["--resume", str(run)] if (run / "config.json").is_file() else ["--out", str(run)]
+            run_step("refiner on synthetic + pseudo-labelled clips",
+                     ["train.py", "--stage", "refine", "--proposal", str(teacher), "--extra-data", str(data),
+                      "--wandb", "off", *where])
+        return run / "last.pt"
+
+    def ensure_proposal(self, round_dir: Path, data: Path) -> Path:
+        run = round_dir / "proposal"
+        if not (run / "summary.json").is_file():
+            where = ["--resume", str(run)] if (run / "config.json").is_file() else ["--out", str(run)]
+            run_step("proposal on synthetic + pseudo-labelled clips",
+                     ["train.py", "--stage", "proposal", "--extra-data", str(data), "--wandb", "off", *where])
+        return run / "best.pt"
+
+    def ensure_bundle(self, round_dir: Path, proposal: Path, refiner: Path) -> Path:
+        """proposal: a proposal checkpoint or a bundle (its proposal is used)."""
+        bundle = round_dir / "tracker.pt"
+        if not bundle.is_file():
+            run_step("bundle, decoder calibrated on the labelled clips",
+                     ["-m", "engine.bundle", "--proposal", str(proposal), "--refine", str(refiner),
+                      "--data", str(self.labelled), "--val-games", *map(str, self.games), "--with-embedded-val",
+                      "--out", str(bundle)])
+        return bundle
+
+    def ensure_held_out(self, round_dir: Path, weights: Path) -> float:
+        """SiBaTrAcc on the labelled clips, each match scored with a decoder calibrated without it."""
+        result = round_dir / "held_out.json"
+        if not result.is_file():
+            stdout = run_step(f"leave one match out: {weights}",
+                              ["bench/calibration.py", "--data", str(self.labelled), "--games", *map(str, self.games),
+                               "--with-embedded-val", "--weights", str(weights)])
+            write_text_atomic(result, json.dumps(last_json(stdout), indent=1) + "\n")
+        return float(json.loads(result.read_text())["sibatracc_calibrated"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--videos", type=Path, required=True, help="folder of unlabelled broadcast videos")
+    parser.add_argument("--labelled", type=Path, required=True,
+                        help="labelled clips (assignment layout, several matches as games) that judge every round")
+    parser.add_argument("--rounds", type=int, default=2, help="student rounds at most (default 2)")
+    parser.add_argument("--teacher", type=Path, default=DEFAULT_BUNDLE, help="first teacher; default: shipped")
+    parser.add_argument("--out", type=Path, default=RUNS_DIR / "self_training")
+    parser.add_argument("--width", type=int, default=1280, help="frame width the videos are imported at")
+    parser.add_argument("--no-proposal", action="store_true",
+                        help="skip the last step (a proposal trained on the best round's pseudo-labels)")
+    args = parser.parse_args(argv)
+    for path in (args.videos, args.labelled):
+        if not path.is_dir():
+            parser.error(f"{path}: no such folder")
+    if not args.teacher.is_file():
+        parser.error(f"{args.teacher}: no such tracker bundle")
+    if args.rounds < 1:
+        parser.error("--rounds must be 1 or more")
+    out = args.out.resolve()
+    steps = SelfTraining(out, args.videos.resolve(), args.labelled.resolve(), args.width)
+    started = time.perf_counter()
+    steps.ensure_imported()
+    teacher = args.teacher.resolve()
+    rows = [{"round": 0, "weights": str(teacher), "held_out": steps.ensure_held_out(out / "round0", teacher)}]
+    for number in range(1, args.rounds + 1):
+        round_dir = out / f"round{number}"
+        data = steps.ensure_pseudo_labels(round_dir, teacher)
+        refiner = steps.ensure_refiner(round_dir, teacher, data)
+        student = steps.ensure_bundle(round_dir, teacher, refiner)
+        score = steps.ensure_held_out(round_dir, student)
+        rows.append({"round": number, "weights": str(student), "held_out": score,
+                     "pseudo_labels": (round_dir / "pseudo_labels.txt").read_text().strip()})
+        if score <= rows[-2]["held_out"]:
+            print(f"round {number} did not beat its teacher ({score:.4f} <= {rows[-2]['held_out']:.4f}): stopped")
+            break
+        teacher = student
+    best_round = max(rows[1:], key=lambda r: r["held_out"])
+    if not args.no_proposal and best_round["held_out"] > rows[0]["held_out"]:
+        source, last = out / f"round{best_round['round']}", out / "proposal_round"
+        proposal = steps.ensure_proposal(last, source / "data")
+        bundle = steps.ensure_bundle(last, proposal, source / "refine" / "last.pt")
+        rows.append({"round": f"{best_round['round']} + proposal", "weights": str(bundle),
+                     "held_out": steps.ensure_held_out(last, bundle)})
+    best = max(rows, key=lambda r: r["held_out"])
+    summary = {"rounds": rows, "best": best, "seconds": round(time.perf_counter() - started)}
+    write_text_atomic(out / "summary.json", json.dumps(summary, indent=1) + "\n")
+    print("== self-training: SiBaTrAcc on the labelled clips, each match held out")
+    for row in rows:
+        print(f"  round {row['round']}  {row['held_out']:.4f}  {row['weights']}")
+    print(f"best: round {best['round']} ({best['weights']}); {summary['seconds']} s this invocation")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
