@@ -29,16 +29,15 @@ COLOURS = ((60, 60, 255), (255, 220, 0))  # BGR: first tracker red, second cyan
 TILE_WIDTH, COLUMNS = 320, 5
 
 
-def play_area(clip_name: str, roots: list[Path]) -> tuple[np.ndarray, np.ndarray]:
-    """(codes, xy) of the confident balls of ``clip_name`` pooled over the label roots."""
-    codes, xy = [], []
+def play_areas(roots: list[Path]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per clip name, (codes, xy) of its confident balls pooled over the label roots."""
+    pooled: dict[str, list] = {}
     for root in roots:
         for clip in discover_clips(root):
-            if clip.name == clip_name:
-                keep = clip.labels.trains & (clip.labels.codes > 0)
-                codes.append(clip.labels.codes[keep])
-                xy.append(clip.labels.xy[keep])
-    return (np.concatenate(codes), np.concatenate(xy)) if codes else (np.zeros(0, int), np.zeros((0, 2)))
+            keep = clip.labels.trains & (clip.labels.codes > 0)
+            pooled.setdefault(clip.name, []).append((clip.labels.codes[keep], clip.labels.xy[keep]))
+    return {name: (np.concatenate([c for c, _ in parts]), np.concatenate([xy for _, xy in parts]))
+            for name, parts in pooled.items()}
 
 
 def pick_frame(tracks: list, off: list[np.ndarray]) -> int:
@@ -83,12 +82,13 @@ def main() -> None:
     parser.add_argument("--sheet", help="write the contact sheet here (.jpg or .png)")
     args = parser.parse_args()
     clips = discover_clips(args.data)
-    roots = [Path(r) for r in (args.area_from or [args.data])]
+    areas = play_areas([Path(r) for r in (args.area_from or [args.data])])
+    no_area = (np.zeros(0, np.int64), np.zeros((0, 2)))
     trackers = [Tracker.load(w) for w in args.weights]
     totals = np.zeros((2, 2), np.int64)  # (tracker, [detections, off court])
     frames, rows, tiles = 0, [], []
     for clip in clips:
-        codes, xy = play_area(clip.name, roots)
+        codes, xy = areas.get(clip.name, no_area)
         tracks = [tracker.track_clip(clip) for tracker in trackers]
         off = []
         for track in tracks:

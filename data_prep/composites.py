@@ -90,8 +90,8 @@ def paste_ball(crops: np.ndarray, origin: np.ndarray, frame_height: int, flight:
     t, side = len(crops), crops.shape[1]
     times = np.arange(t) - t // 2
     xy = flight.at(times)
+    offsets = np.linspace(-flight.exposure / 2, flight.exposure / 2, EXPOSURE_SAMPLES)
     for i, time in enumerate(times):
-        offsets = np.linspace(-flight.exposure / 2, flight.exposure / 2, EXPOSURE_SAMPLES)
         centres = flight.at(time + offsets)
         radius = ball_radius_at(float(origin[1] + xy[i, 1]), frame_height) * look.scale
         if look.shadow > 0:

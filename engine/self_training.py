@@ -30,10 +30,9 @@ from pathlib import Path
 
 from data_prep.atomic import write_text_atomic
 from data_prep.clips import discover_clips
+from data_prep.importers import VIDEO_SUFFIXES
 from data_prep.paths import PROJECT_ROOT, RUNS_DIR
 from tracking.weights import DEFAULT_BUNDLE
-
-VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".m4v", ".webm")
 
 
 def run_step(title: str, args: list[str], cwd: Path = PROJECT_ROOT) -> str:
@@ -91,22 +90,14 @@ class SelfTraining:
             write_text_atomic(marker, stdout.strip().splitlines()[-1] + "\n")
         return data
 
-    def ensure_refiner(self, round_dir: Path, teacher: Path, data: Path) -> Path:
-        run = round_dir / "refine"
+    def ensure_trained(self, run: Path, stage: str, data: Path, *extra: str) -> Path:
+        """``train.py --stage STAGE`` on the synthetic games plus ``data`` into ``run``, resumed when a killed run
+        left its config there; returns the checkpoint a bundle takes (the refiner's last, the proposal's best)."""
         if not (run / "summary.json").is_file():
             where = ["--resume", str(run)] if (run / "config.json").is_file() else ["--out", str(run)]
-            run_step("refiner on synthetic + pseudo-labelled clips",
-                     ["train.py", "--stage", "refine", "--proposal", str(teacher), "--extra-data", str(data),
-                      "--wandb", "off", *where])
-        return run / "last.pt"
-
-    def ensure_proposal(self, round_dir: Path, data: Path) -> Path:
-        run = round_dir / "proposal"
-        if not (run / "summary.json").is_file():
-            where = ["--resume", str(run)] if (run / "config.json").is_file() else ["--out", str(run)]
-            run_step("proposal on synthetic + pseudo-labelled clips",
-                     ["train.py", "--stage", "proposal", "--extra-data", str(data), "--wandb", "off", *where])
-        return run / "best.pt"
+            run_step(f"{stage} on synthetic + pseudo-labelled clips",
+                     ["train.py", "--stage", stage, *extra, "--extra-data", str(data), "--wandb", "off", *where])
+        return run / ("last.pt" if stage == "refine" else "best.pt")
 
     def ensure_bundle(self, round_dir: Path, proposal: Path, refiner: Path) -> Path:
         """proposal: a proposal checkpoint or a bundle (its proposal is used)."""
@@ -157,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     for number in range(1, args.rounds + 1):
         round_dir = out / f"round{number}"
         data = steps.ensure_pseudo_labels(round_dir, teacher)
-        refiner = steps.ensure_refiner(round_dir, teacher, data)
+        refiner = steps.ensure_trained(round_dir / "refine", "refine", data, "--proposal", str(teacher))
         student = steps.ensure_bundle(round_dir, teacher, refiner)
         score = steps.ensure_held_out(round_dir, student)
         rows.append({"round": number, "weights": str(student), "held_out": score,
@@ -169,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     best_round = max(rows[1:], key=lambda r: r["held_out"])
     if not args.no_proposal and best_round["held_out"] > rows[0]["held_out"]:
         source, last = out / f"round{best_round['round']}", out / "proposal_round"
-        proposal = steps.ensure_proposal(last, source / "data")
+        proposal = steps.ensure_trained(last / "proposal", "proposal", source / "data")
         bundle = steps.ensure_bundle(last, proposal, source / "refine" / "last.pt")
         rows.append({"round": f"{best_round['round']} + proposal", "weights": str(bundle),
                      "held_out": steps.ensure_held_out(last, bundle)})
