@@ -4,6 +4,7 @@
     python train.py --stage refine                         # needs a proposal checkpoint (weights/ or --proposal)
     python train.py --stage proposal --data ROOT --games 1 2 3 --val-games 4 --epochs 20
     python train.py --stage proposal --resume runs/proposal_3
+    python train.py --stage all --data ROOT --games 1 2 3 --val-games 4 --test-games 5   # both stages, bundle, report
     torchrun --standalone --nproc_per_node=2 train.py --stage proposal   # N processes, same global batch
 
 The loop itself is ``engine/train.py``: config -> seed -> data -> model -> optimiser -> resume -> train, validate and
@@ -16,6 +17,7 @@ became NaN or infinite. Anything else is a bug and shows its traceback.
 import sys
 
 from data_prep.clips import DataError
+from engine import recipe
 from engine.loop import NonFiniteLoss
 from engine.runs import RunFolderBusy
 from engine.train import ConfigError, main
@@ -24,8 +26,12 @@ from model.checkpoint import CheckpointError
 
 def cli(argv=None) -> int:
     """The command line: bad input prints ``error: <file>: <message>`` (no traceback) and exits with status 2."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        main(argv)
+        if (rest := recipe.recipe_argv(argv)) is not None:
+            recipe.main(rest)
+        else:
+            main(argv)
     except (DataError, CheckpointError, RunFolderBusy, ConfigError, NonFiniteLoss, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

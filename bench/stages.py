@@ -26,7 +26,7 @@ def main() -> None:
     clips = discover_clips(root, games)
     result = compare_stages(Tracker.load(args.weights), clips)
     rows = [(name, f"SiBaTrAcc {s['sibatracc']:.4f}  F1 {s['f1']:.3f}  err {s['mean_error_px']:.2f} px")
-            for name, s in result.items() if isinstance(s, dict)]
+            for name, s in result.items() if name in ("proposal", "refine", "tracker")]
     report("stages", rows + [("peak memory", f"{peak_rss_mb():.0f} MB")],
            {"data": str(root), "clips": len(clips), **result})
 

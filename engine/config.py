@@ -51,6 +51,10 @@ class CommonConfig:
     compile: bool = False  # torch.compile on CUDA
     out: Path | None = None  # run folder; None = runs/<stage>_N
     resume: Path | None = None  # a run folder or last.pt to continue from
+    # Start from trained weights instead of random ones: a checkpoint of this stage or a tracker bundle holding it
+    # (e.g. weights/tracker.pt, to fine-tune the shipped tracker on your own footage). Its network must be the one
+    # this config builds (same architecture flags); the optimiser, schedule and budget start afresh.
+    init: Path | None = None
     wandb: Literal["offline", "online", "off"] = "offline"  # Weights & Biases logging (online needs a key)
     augment: float = 1.0  # augmentation strength, 0 disables
     ema: float = 0.0  # decay of an exponential moving average of the weights, validated and shipped; 0 = off

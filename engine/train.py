@@ -57,7 +57,7 @@ from engine.loop import (
     warmup_cosine,
 )
 from engine.runs import next_run_dir, run_folder_lock
-from model.checkpoint import CheckpointError, load_checkpoint
+from model.checkpoint import CheckpointError, load_checkpoint, read_payload
 
 # stage name -> (config dataclass, module providing build(cfg) and model_args(model))
 STAGES = {"proposal": (ProposalConfig, proposal_stage), "refine": (RefineConfig, refine_stage),
@@ -86,7 +86,8 @@ def parse_args(argv=None):
     stage = pre.parse_known_args(argv)[0].stage or "proposal"
     config_cls, _ = STAGES[stage]
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--stage", choices=STAGES, required=True, help="which stage to train")
+    parser.add_argument("--stage", choices=STAGES, required=True,
+                        help="which stage to train (or all: both stages, bundle and report; --stage all --help)")
     add_config_args(parser.add_argument_group(f"{stage} config"), config_cls)
     args = parser.parse_args(argv)
     # The same flags with no defaults: what remains was typed by the user (resuming keeps everything else).
@@ -152,6 +153,8 @@ def train(stage_name: str, cfg, given: set[str], processes: distributed.Processe
     scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
     # The average of the weights is what validation sees and what "model" in a checkpoint holds (inference loads
     # it); the optimised weights travel beside it as "train_model" so that --resume continues them.
+    if cfg.init is not None and resume is None:
+        start_from(model, Path(cfg.init), stage_name, stage.model_args(model))
     ema = ModelEmaV3(model, decay=cfg.ema, use_warmup=True, warmup_power=3 / 4) if cfg.ema else None
     shipped = ema.module if ema is not None else model
     if resume is not None:
@@ -260,6 +263,25 @@ def _run_dir(cfg, stage_name: str) -> Path:
             raise CheckpointError(f"{resume}: no such run folder or checkpoint to resume")
         return resume if resume.is_dir() else resume.parent
     return Path(cfg.out) if cfg.out else next_run_dir(prefix=stage_name)
+
+
+def start_from(model: torch.nn.Module, path: Path, stage_name: str, args: dict) -> None:
+    """Load ``--init`` weights into ``model``: the ``stage_name`` network of a checkpoint of that stage or of a
+    tracker bundle, refused (naming the differing arguments) when it is not the network ``args`` describes."""
+    payload = read_payload(path)
+    if payload["stage"] == "tracker":
+        part = payload.get(stage_name)
+        if not part:
+            raise CheckpointError(f"{path}: this tracker bundle holds no {stage_name} stage to start from")
+    else:
+        part = load_checkpoint(path, stage_name, payload)
+    differ = {key: (part["model_args"].get(key), value) for key, value in args.items()
+              if part["model_args"].get(key) != value}
+    if differ:
+        raise ConfigError(f"--init {path}: its {stage_name} network differs from this config's: "
+                          + ", ".join(f"{key} {theirs} (config {ours})" for key, (theirs, ours) in differ.items()))
+    model.load_state_dict(part["model"])
+    log.info("%s network starts from %s", stage_name, path)
 
 
 def resume_point(path: Path, stage_name: str) -> tuple[dict | None, dict]:

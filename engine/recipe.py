@@ -1,0 +1,133 @@
+"""Train a tracker on your own labelled footage as one resumable command: both stages, the bundle with its decoder
+calibrated on the validation games, and the held-out report.
+
+    python train.py --stage all --data ROOT --games 1 ... 25 --val-games 26 ... 29 --test-games 30 ... 33
+    python train.py --stage all --data ROOT ... --out runs/my_tracker --max-minutes 90 --init weights/tracker.pt
+    python train.py --stage all --data ROOT ... --proposal-flags "--batch-size 24" --refine-flags "--top-k 8"
+
+Steps, each into ``OUT`` and each skipped when its result is there (kill the command and run it again to go on; a
+killed training resumes from its last checkpoint):
+
+1. ``OUT/proposal``: ``train.py --stage proposal`` on ``--games``, checkpoint and presence threshold chosen on
+   ``--val-games``;
+2. ``OUT/refine``: ``train.py --stage refine`` on the candidates of that proposal, same games;
+3. ``OUT/tracker.pt``: both stages bundled, the decoder's costs calibrated on ``--val-games`` (``engine.bundle``);
+4. ``OUT/held_out.json`` (with ``--test-games``): each stage alone and the full tracker on the test games, and where
+   the tracker's misses were lost (``tracking.stages``). Test games are never trained, validated or calibrated on.
+
+The budget: ``--max-minutes M`` is the whole training time, two thirds for the proposal and one third for the
+refiner (by default each stage's own: the proposal 28 min, the refiner at most 28 min and usually ~16, its epochs
+capped at 12). Each stage fits its learning-rate schedule to the epochs that fit its share at the machine's pace.
+Both networks start from random weights; ``--init weights/tracker.pt`` fine-tunes the shipped tracker's instead
+(the same networks: the stages' architecture flags must stay at their defaults).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shlex
+import time
+from pathlib import Path
+
+from data_prep.atomic import write_text_atomic
+from data_prep.clips import discover_clips
+from data_prep.embedded import ensure_embedded
+from engine import bundle, train
+from engine.runs import next_run_dir
+from tracking.stages import compare_stages
+from tracking.tracker import Tracker
+from tracking.weights import DEFAULT_BUNDLE
+
+log = logging.getLogger(__name__)
+PROPOSAL_SHARE = 2 / 3  # of --max-minutes; the refiner gets the rest
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="train.py --stage all", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, help="labelled root (ROOT/gameG/clipC); default: the embedded set")
+    parser.add_argument("--games", type=int, nargs="+", help="training games (default: all but the others named)")
+    parser.add_argument("--val-games", type=int, nargs="+",
+                        help="validation games: checkpoints, thresholds and the decoder are chosen on them")
+    parser.add_argument("--test-games", type=int, nargs="+",
+                        help="held-out games scored at the end (never trained, validated or calibrated on)")
+    parser.add_argument("--extra-data", type=Path, nargs="+", help="more labelled roots joining training")
+    parser.add_argument("--out", type=Path, help="run folder (default runs/tracker_N); rerun with it to go on")
+    parser.add_argument("--max-minutes", type=float,
+                        help="training budget of both stages together (default: each stage's own, ~44 min)")
+    parser.add_argument("--init", type=Path, metavar="BUNDLE",
+                        help=f"tracker bundle whose networks both stages start from, e.g. {DEFAULT_BUNDLE} to "
+                             "fine-tune the shipped tracker (default: random weights)")
+    parser.add_argument("--proposal-flags", default="", metavar="FLAGS",
+                        help="more flags for the proposal stage, quoted (train.py --stage proposal --help)")
+    parser.add_argument("--refine-flags", default="", metavar="FLAGS",
+                        help="more flags for the refine stage, quoted (train.py --stage refine --help)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--wandb", default="offline", choices=["offline", "online", "off"])
+    return parser
+
+
+def recipe_argv(argv: list[str]) -> list[str] | None:
+    """The recipe's own flags when ``argv`` asks for ``--stage all`` (anywhere, or ``--stage=all``), else None."""
+    for i, arg in enumerate(argv):
+        if arg == "--stage=all":
+            return argv[:i] + argv[i + 1:]
+        if arg == "--stage" and argv[i + 1:i + 2] == ["all"]:
+            return argv[:i] + argv[i + 2:]
+    return None
+
+
+def ensure_trained(run: Path, stage: str, flags: list[str]) -> None:
+    """``train.py --stage STAGE FLAGS`` into ``run``: skipped when it finished, resumed when it was killed."""
+    if (run / "summary.json").is_file():
+        log.info("%s: done, kept", run)
+        return
+    where = ["--resume", str(run)] if (run / "config.json").is_file() else ["--out", str(run), *flags]
+    train.main(["--stage", stage, *where])
+
+
+def main(argv=None) -> dict:
+    args = _parser().parse_args(argv)
+    if args.max_minutes is not None and args.max_minutes <= 0:
+        raise train.ConfigError(f"--max-minutes: must be above 0, got {args.max_minutes}")
+    if args.data is not None:  # the split in full, so that no default puts a test game in training or validation
+        found = sorted({clip.game for clip in discover_clips(args.data, require_labels=False, skip_broken=True)})
+        free = [game for game in found if game not in set(args.test_games or [])]
+        args.val_games = args.val_games or free[-1:]
+        args.games = args.games or [game for game in free if game not in args.val_games]
+    if args.test_games and set(args.test_games) & set((args.games or []) + (args.val_games or [])):
+        raise train.ConfigError("--test-games: a test game is also a training or validation game")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    started = time.perf_counter()
+    out = (args.out or next_run_dir(prefix="tracker")).resolve()
+    data = ["--data", str(args.data)] if args.data else []
+    common = [*data, *(["--games", *map(str, args.games)] if args.games else []),
+              *(["--val-games", *map(str, args.val_games)] if args.val_games else []),
+              *(["--extra-data", *map(str, args.extra_data)] if args.extra_data else []),
+              "--seed", str(args.seed), "--device", args.device, "--wandb", args.wandb]
+    init = ["--init", str(args.init)] if args.init else []
+    budget = {stage: ["--max-minutes", f"{args.max_minutes * share:.4g}"] if args.max_minutes else []
+              for stage, share in (("proposal", PROPOSAL_SHARE), ("refine", 1 - PROPOSAL_SHARE))}
+
+    ensure_trained(out / "proposal", "proposal",
+                   [*common, *init, *budget["proposal"], *shlex.split(args.proposal_flags)])
+    proposal = out / "proposal" / "best.pt"
+    ensure_trained(out / "refine", "refine",
+                   [*common, *init, *budget["refine"], "--proposal", str(proposal), *shlex.split(args.refine_flags)])
+    tracker = out / "tracker.pt"
+    if not tracker.is_file():
+        bundle.main(["--proposal", str(proposal), "--refine", str(out / "refine" / "best.pt"), *data,
+                     *(["--val-games", *map(str, args.val_games)] if args.val_games else []), "--out", str(tracker)])
+    result = {"tracker": str(tracker)}
+    if args.test_games:
+        root = args.data or ensure_embedded(games=args.test_games)
+        print(f"== held out: games {' '.join(map(str, args.test_games))} of {root}")
+        result["held_out"] = compare_stages(Tracker.load(tracker, device=args.device),
+                                            discover_clips(root, args.test_games))
+        write_text_atomic(out / "held_out.json", json.dumps(result["held_out"], indent=1) + "\n")
+    minutes = (time.perf_counter() - started) / 60
+    print(f"tracker: {tracker} ({minutes:.1f} min this invocation); track a video with "
+          f"python track.py VIDEO --weights {tracker}")
+    return result

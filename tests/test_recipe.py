@@ -1,0 +1,57 @@
+"""``train.py --stage all``: both stages, the bundle and the held-out report as one resumable command, and
+``--init`` (fine-tuning from trained weights) refusing a network of another shape."""
+import json
+
+import pytest
+
+import train
+from engine.recipe import recipe_argv
+
+TINY = ("--width 160 --height 96 --crop-width 96 --crop-height 64 --steps-per-epoch 4 --batch-size 4 "
+        "--warmup-steps 2 --epochs 1")
+
+
+def test_recipe_trains_both_stages_bundles_and_scores_the_test_game_then_a_rerun_does_nothing(
+        ball_data, tiny_runs, tmp_path, capsys):
+    out = tmp_path / "run"
+    cache = f"--cache {tmp_path / 'cache' / 'frames'}"
+    argv = ["--stage", "all", "--data", str(ball_data), "--val-games", "2", "--test-games", "3", "--out", str(out),
+            "--init", str(tiny_runs["bundle"]), "--wandb", "off",
+            "--proposal-flags", f"{TINY} {cache}", "--refine-flags", f"--steps-per-epoch 4 --epochs 1 {cache}"]
+    assert train.cli(argv) == 0
+    for stage in ("proposal", "refine"):
+        config = json.loads((out / stage / "config.json").read_text())
+        assert config["games"] == [1] and config["val_games"] == [2]  # game 3 is the test game: never trained on
+        assert config["init"] == str(tiny_runs["bundle"])
+    report = json.loads((out / "held_out.json").read_text())
+    losses = report["recall_losses"]
+    assert losses["balls"] > 0
+    assert losses["found"] + losses["lost_proposal"] + losses["lost_refiner"] + losses["lost_decoder"] == losses["balls"]
+    assert {"proposal", "refine", "tracker"} <= set(report)
+    stamps = {path: path.stat().st_mtime_ns for path in (out / "proposal" / "best.pt", out / "tracker.pt")}
+    assert train.cli(argv) == 0  # everything is there: nothing is trained or bundled again
+    assert {path: path.stat().st_mtime_ns for path in stamps} == stamps
+
+
+def test_a_test_game_in_training_is_refused(ball_data, tmp_path, capsys):
+    argv = ["--stage", "all", "--data", str(ball_data), "--games", "1", "3", "--val-games", "2",
+            "--test-games", "3", "--out", str(tmp_path / "run")]
+    assert train.cli(argv) == 2
+    assert "--test-games" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_init_with_another_network_names_the_difference(ball_data, tiny_runs, tmp_path, capsys):
+    argv = ["--stage", "proposal", "--data", str(ball_data), "--games", "1", "--val-games", "2", "--widths", "8",
+            "16", "32", "48", "--init", str(tiny_runs["bundle"]), "--out", str(tmp_path / "run"), "--wandb", "off",
+            *TINY.split()]
+    assert train.cli(argv) == 2
+    err = capsys.readouterr().err
+    assert "--init" in err and "widths [16, 32, 64, 96] (config [8, 16, 32, 48])" in err
+
+
+@pytest.mark.parametrize("argv, rest", [(["--stage", "all", "--data", "D"], ["--data", "D"]),
+                                        (["--data", "D", "--stage=all"], ["--data", "D"]),
+                                        (["--stage", "proposal"], None)])
+def test_stage_all_is_found_wherever_it_is_typed(argv, rest):
+    assert recipe_argv(argv) == rest
