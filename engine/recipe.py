@@ -34,7 +34,7 @@ from data_prep.atomic import write_text_atomic
 from data_prep.clips import discover_clips
 from data_prep.embedded import ensure_embedded
 from engine import bundle, train
-from engine.runs import next_run_dir
+from engine.runs import next_run_dir, training_flags
 from tracking.stages import compare_stages
 from tracking.tracker import Tracker
 from tracking.weights import DEFAULT_BUNDLE
@@ -81,10 +81,10 @@ def recipe_argv(argv: list[str]) -> list[str] | None:
 
 def ensure_trained(run: Path, stage: str, flags: list[str]) -> None:
     """``train.py --stage STAGE FLAGS`` into ``run``: skipped when it finished, resumed when it was killed."""
-    if (run / "summary.json").is_file():
+    where = training_flags(run, flags)
+    if where is None:
         log.info("%s: done, kept", run)
         return
-    where = ["--resume", str(run)] if (run / "config.json").is_file() else ["--out", str(run), *flags]
     train.main(["--stage", stage, *where])
 
 
@@ -103,8 +103,8 @@ def main(argv=None) -> dict:
     started = time.perf_counter()
     out = (args.out or next_run_dir(prefix="tracker")).resolve()
     data = ["--data", str(args.data)] if args.data else []
-    common = [*data, *(["--games", *map(str, args.games)] if args.games else []),
-              *(["--val-games", *map(str, args.val_games)] if args.val_games else []),
+    val = ["--val-games", *map(str, args.val_games)] if args.val_games else []
+    common = [*data, *(["--games", *map(str, args.games)] if args.games else []), *val,
               *(["--extra-data", *map(str, args.extra_data)] if args.extra_data else []),
               "--seed", str(args.seed), "--device", args.device, "--wandb", args.wandb]
     init = ["--init", str(args.init)] if args.init else []
@@ -118,8 +118,8 @@ def main(argv=None) -> dict:
                    [*common, *init, *budget["refine"], "--proposal", str(proposal), *shlex.split(args.refine_flags)])
     tracker = out / "tracker.pt"
     if not tracker.is_file():
-        bundle.main(["--proposal", str(proposal), "--refine", str(out / "refine" / "best.pt"), *data,
-                     *(["--val-games", *map(str, args.val_games)] if args.val_games else []), "--out", str(tracker)])
+        bundle.main(["--proposal", str(proposal), "--refine", str(out / "refine" / "best.pt"), *data, *val,
+                     "--out", str(tracker)])
     result = {"tracker": str(tracker)}
     if args.test_games:
         root = args.data or ensure_embedded(games=args.test_games)

@@ -38,6 +38,15 @@ def next_run_dir(root: Path = RUNS_DIR, prefix: str = "exp") -> Path:
             number += 1
 
 
+def training_flags(run: Path, flags: list[str]) -> list[str] | None:
+    """What ``train.py`` is given to bring ``run`` to its end: None when it finished (its ``summary.json`` is
+    there), ``--resume RUN`` when it was started and killed (its ``config.json`` is), else ``--out RUN FLAGS``."""
+    run = Path(run)
+    if (run / "summary.json").is_file():
+        return None
+    return ["--resume", str(run)] if (run / "config.json").is_file() else ["--out", str(run), *flags]
+
+
 @contextmanager
 def run_folder_lock(folder: Path) -> Iterator[Path]:
     """Hold ``folder``'s lock (created with the folder when missing) for the ``with`` block, else raise

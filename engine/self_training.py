@@ -32,6 +32,7 @@ from data_prep.atomic import write_text_atomic
 from data_prep.clips import discover_clips
 from data_prep.importers import VIDEO_SUFFIXES
 from data_prep.paths import PROJECT_ROOT, RUNS_DIR
+from engine.runs import training_flags
 from tracking.weights import DEFAULT_BUNDLE
 
 
@@ -93,8 +94,8 @@ class SelfTraining:
     def ensure_trained(self, run: Path, stage: str, data: Path, *extra: str) -> Path:
         """``train.py --stage STAGE`` on the synthetic games plus ``data`` into ``run``, resumed when a killed run
         left its config there; returns the checkpoint a bundle takes (the refiner's last, the proposal's best)."""
-        if not (run / "summary.json").is_file():
-            where = ["--resume", str(run)] if (run / "config.json").is_file() else ["--out", str(run)]
+        where = training_flags(run, [])
+        if where is not None:
             run_step(f"{stage} on synthetic + pseudo-labelled clips",
                      ["train.py", "--stage", stage, *extra, "--extra-data", str(data), "--wandb", "off", *where])
         return run / ("last.pt" if stage == "refine" else "best.pt")

@@ -151,10 +151,10 @@ def train(stage_name: str, cfg, given: set[str], processes: distributed.Processe
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = warmup_cosine(optimizer, cfg.warmup_steps, lambda: planned * cfg.steps_per_epoch)
     scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
-    # The average of the weights is what validation sees and what "model" in a checkpoint holds (inference loads
-    # it); the optimised weights travel beside it as "train_model" so that --resume continues them.
     if cfg.init is not None and resume is None:
         start_from(model, Path(cfg.init), stage_name, stage.model_args(model))
+    # The average of the weights is what validation sees and what "model" in a checkpoint holds (inference loads
+    # it); the optimised weights travel beside it as "train_model" so that --resume continues them.
     ema = ModelEmaV3(model, decay=cfg.ema, use_warmup=True, warmup_power=3 / 4) if cfg.ema else None
     shipped = ema.module if ema is not None else model
     if resume is not None:

@@ -3,7 +3,7 @@ import numpy as np
 
 from evaluation.predictions import Track
 from tracking.candidates import Candidates, Refined
-from tracking.stages import recall_losses
+from tracking.stages import best_refined, recall_losses
 
 
 def test_each_missed_ball_is_charged_to_the_stage_that_lost_it():
@@ -23,7 +23,7 @@ def test_each_missed_ball_is_charged_to_the_stage_that_lost_it():
     refined = Refined(prob, cand_xy.copy(), np.ones((5, 2), np.int64))
     track = Track(np.array([1, 1, 1, 0, 0]), np.array([[101.0, 50.0], [140.0, 50.0], [300.0, 50.0],
                                                        [-1.0, -1.0], [-1.0, -1.0]]))
-    losses = recall_losses(gt_codes, gt_xy, candidates, refined, track)
+    losses = recall_losses(gt_codes, gt_xy, candidates, best_refined(refined), track)
     assert losses == {"balls": 4, "in_candidates": 3, "found": 1, "lost_proposal": 1, "lost_refiner": 1,
                       "lost_decoder": 1}
     # Without a refiner a ball among the candidates that the track misses is the decoder's.

@@ -36,14 +36,14 @@ def best_refined(refined: Refined, threshold: float = REFINE_THRESHOLD) -> Track
                  np.where(present[:, None], refined.xy[rows, best], -1.0))
 
 
-def recall_losses(gt_codes: np.ndarray, gt_xy: np.ndarray, candidates: Candidates, refined: Refined | None,
+def recall_losses(gt_codes: np.ndarray, gt_xy: np.ndarray, candidates: Candidates, pick: Track | None,
                   track: Track, tolerance: float = DEFAULT_TOLERANCE_PX) -> dict[str, int]:
     """Labelled balls (code > 0) the tracker misses (no position within ``tolerance``), by the stage that lost them.
 
     ``balls``: labelled balls; ``in_candidates``: those with a proposal candidate within ``tolerance``; of the
     missed ones, ``lost_proposal``: no candidate near the ball; ``lost_refiner``: a candidate is near it but the
-    refiner's pick (:func:`best_refined`) is not; ``lost_decoder``: the refiner's pick is the ball and the decoded
-    track is not. Without a refiner the last two are one: ``lost_refiner`` stays 0.
+    refiner's pick (``pick``: :func:`best_refined`) is not; ``lost_decoder``: the refiner's pick is the ball and the
+    decoded ``track`` is not. Without a refiner (``pick`` None) the last two are one: ``lost_refiner`` stays 0.
     """
     ball = np.asarray(gt_codes) > 0
 
@@ -52,11 +52,7 @@ def recall_losses(gt_codes: np.ndarray, gt_xy: np.ndarray, candidates: Candidate
 
     near = (np.linalg.norm(candidates.xy - gt_xy[:, None], axis=-1) <= tolerance).any(axis=1) & ball
     found = hits(track.xy, track.codes > 0) & ball
-    if refined is None:
-        picked = near
-    else:
-        pick = best_refined(refined)
-        picked = hits(pick.xy, pick.codes > 0) & ball
+    picked = near if pick is None else hits(pick.xy, pick.codes > 0) & ball
     missed = ball & ~found
     return {"balls": int(ball.sum()), "in_candidates": int(near.sum()), "found": int(found.sum()),
             "lost_proposal": int((missed & ~near).sum()), "lost_refiner": int((missed & near & ~picked).sum()),
@@ -79,7 +75,7 @@ def compare_stages(tracker, clips: list[Clip], echo=print) -> dict:
             tracks["refine"] = best_refined(out.refined)
         for name, track in tracks.items():
             reports[name].clips.append(score_clip(clip.name, clip.labels.codes, clip.labels.xy, track.codes, track.xy))
-        for key, count in recall_losses(clip.labels.codes, clip.labels.xy, out.candidates, out.refined,
+        for key, count in recall_losses(clip.labels.codes, clip.labels.xy, out.candidates, tracks.get("refine"),
                                         out.track).items():
             losses[key] = losses.get(key, 0) + count
     result = {name: report.summary() for name, report in reports.items() if report.clips}
