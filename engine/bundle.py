@@ -6,7 +6,7 @@
     python -m engine.bundle --recalibrate weights/tracker.pt --data data/tennis_real --val-games 1 2 3 \
         [--with-embedded-val] --out runs/real_calibrated.pt        # redo an existing bundle's calibration
 
-The decoder's few costs (presence bias, start cost, gap length) are chosen by a small grid search maximising
+The decoder's few costs (presence bias, start cost, gap length, weight of the proposal's score) are chosen by a small grid search maximising
 SiBaTrAcc on the calibration clips; the stages' outputs are computed once and only the cheap decoding is repeated.
 ``--with-embedded-val`` adds the embedded synthetic validation games to the calibration clips (the real TrackNet
 clips hold no frame without a ball, so real clips alone cannot teach the decoder when to say "no ball").
@@ -30,8 +30,9 @@ from data_prep.splits import resolve_splits
 from engine.checkpoint import save_checkpoint
 from engine.config import git_commit
 from evaluation.metrics import Report, score_clip
+from evaluation.predictions import Track
 from model.checkpoint import DIGEST, check_contents, content_digest, load_checkpoint, read_payload
-from tracking.decode import DecodeParams, decode_track
+from tracking.decode import DecodeParams, chosen_track, decode_track, fill_track
 from tracking.output import ClipOutput
 from tracking.tracker import Tracker
 from tracking.weights import (
@@ -47,28 +48,40 @@ from tracking.weights import (
 log = logging.getLogger(__name__)
 
 GRID = {"presence_bias": [-6.0, -4.5, -3.0, -2.0, -1.0, 0.0, 1.0], "start_cost": [1.0, 3.0, 5.0, 8.0, 12.0, 16.0],
-        "max_gap": [3, 6, 9, 12]}
+        "max_gap": [3, 6, 9, 12], "proposal_weight": [0.0, 0.5, 1.0, 2.0]}
 
 
 def decode_score(outputs: list[ClipOutput], clips: list[Clip], params: DecodeParams) -> float:
     """SiBaTrAcc of decoding precomputed refiner outputs with ``params``."""
+    return _score(clips, [decode_track(out.refined.xy, out.refined.prob, out.refined.code, params,
+                                       out.candidates.score) for out in outputs])
+
+
+def _score(clips: list[Clip], tracks: list[Track]) -> float:
     report = Report()
-    for out, clip in zip(outputs, clips, strict=True):
-        track = decode_track(out.refined.xy, out.refined.prob, out.refined.code, params)
+    for clip, track in zip(clips, tracks, strict=True):
         report.clips.append(score_clip(clip.name, clip.labels.codes, clip.labels.xy, track.codes, track.xy))
     return report.sibatracc
 
 
 def calibrate_decode(outputs: list[ClipOutput], clips: list[Clip], base: DecodeParams = DecodeParams()
                      ) -> tuple[DecodeParams, float, float]:
-    """Grid-search the decoder on precomputed refiner outputs; returns (best params, its score, base score)."""
+    """Grid-search the decoder on precomputed refiner outputs; returns (best params, its score, base score).
+
+    The gap length only matters after the Viterbi choice, so each choice is computed once for all its values.
+    """
     base_score = decode_score(outputs, clips, base)
     best, best_score = base, base_score
-    for values in itertools.product(*GRID.values()):
-        params = replace(base, **dict(zip(GRID, values)))
-        value = decode_score(outputs, clips, params)
-        if value > best_score + 1e-9:
-            best, best_score = params, value
+    choice_keys = [k for k in GRID if k != "max_gap"]
+    for values in itertools.product(*(GRID[k] for k in choice_keys)):
+        chosen = replace(base, **dict(zip(choice_keys, values)))
+        choices = [chosen_track(out.refined.xy, out.refined.prob, out.refined.code, chosen, out.candidates.score)
+                   for out in outputs]
+        for max_gap in GRID["max_gap"]:
+            params = replace(chosen, max_gap=max_gap)
+            value = _score(clips, [fill_track(*choice, params) for choice in choices])
+            if value > best_score + 1e-9:
+                best, best_score = params, value
     return best, best_score, base_score
 
 

@@ -59,6 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--init", type=Path, metavar="BUNDLE",
                         help=f"tracker bundle whose networks both stages start from, e.g. {DEFAULT_BUNDLE} to "
                              "fine-tune the shipped tracker (default: random weights)")
+    parser.add_argument("--with-embedded-val", action="store_true",
+                        help="calibrate the decoder on the embedded synthetic validation games too: for data whose "
+                             "validation games have (almost) no frame without a ball, e.g. the TrackNet tennis clips")
     parser.add_argument("--proposal-flags", default="", metavar="FLAGS",
                         help="more flags for the proposal stage, quoted (train.py --stage proposal --help)")
     parser.add_argument("--refine-flags", default="", metavar="FLAGS",
@@ -119,7 +122,7 @@ def main(argv=None) -> dict:
     tracker = out / "tracker.pt"
     if not tracker.is_file():
         bundle.main(["--proposal", str(proposal), "--refine", str(out / "refine" / "best.pt"), *data, *val,
-                     "--out", str(tracker)])
+                     *(["--with-embedded-val"] if args.with_embedded_val else []), "--out", str(tracker)])
     result = {"tracker": str(tracker)}
     if args.test_games:
         root = args.data or ensure_embedded(games=args.test_games)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from tracking.decode import DecodeParams, StreamingDecoder, decode_track, viterbi
+from tracking.decode import DecodeParams, StreamingDecoder, decode_track, evidence, viterbi
 
 
 def flight(n=40, start=(200.0, 500.0), velocity=(12.0, -20.0), gravity=0.8):
@@ -87,3 +87,35 @@ def test_streaming_matches_offline_away_from_the_window_edges(lag):
     streamed = np.array([p for _, _, p in out])
     agree = np.linalg.norm(streamed - offline.xy, axis=1) < 1e-6
     assert agree[lag + 2:].mean() > 0.95
+
+
+def test_the_proposal_score_settles_what_the_refiner_gets_wrong_only_when_weighed_in():
+    ball = flight()
+    xy, prob, code, slot = candidate_set(ball, k=2, ball_prob=0.6)
+    other = 1 - slot
+    rows = np.arange(len(ball))
+    xy[rows, other] = ball + np.array([60.0, 0.0])  # a racket following the ball: the same motion, 60 px off
+    prob[rows, other] = 0.8  # that the refiner prefers
+    score = np.full(prob.shape, 0.05)
+    score[rows, slot] = 0.9  # while the proposal's heatmap peaks on the ball
+    assert (viterbi(xy, prob, DecodeParams(), score) == other).all()
+    assert (viterbi(xy, prob, DecodeParams(proposal_weight=1.0), score) == slot).all()
+
+
+def test_a_candidate_the_refiner_skipped_stays_at_the_floor_whatever_its_score():
+    params = DecodeParams(proposal_weight=2.0)
+    odds = evidence(np.array([[0.0, 0.5]]), np.array([[0.99, 0.99]]), params)
+    assert odds[0, 0] == -params.logit_clip and odds[0, 1] > 0
+
+
+def test_streaming_passes_the_proposal_score_to_the_decoder():
+    ball = flight(30)
+    xy, prob, code, slot = candidate_set(ball, k=2, ball_prob=0.6)
+    rows = np.arange(len(ball))
+    prob[rows, 1 - slot] = 0.8
+    score = np.full(prob.shape, 0.05)
+    score[rows, slot] = 0.9
+    decoder = StreamingDecoder(DecodeParams(proposal_weight=1.0), lag=5, window=20)
+    out = [d for t in rows for d in decoder.push(xy[t], prob[t], code[t], score[t])] + decoder.flush()
+    streamed = np.array([p for _, _, p in out])
+    np.testing.assert_allclose(streamed[2:], ball[2:], atol=4.0)

@@ -4,8 +4,10 @@ A second-order Viterbi: the state of frame t is (candidate at t, candidate at t-
 NONE, so every transition sees three consecutive positions and can price the ball's acceleration. Costs, all in
 full-resolution pixels and frames:
 
-* emission: choosing candidate i costs ``-logit(p_i) + presence_bias``; NONE costs 0 (its evidence is the
-  candidates' low probabilities);
+* emission: choosing candidate i costs ``-(logit(p_i) + proposal_weight * logit(s_i)) + presence_bias``, p_i the
+  refiner's ball probability and s_i the proposal's heatmap score of the candidate (two views of the same evidence:
+  the refiner sees full-resolution crops, the proposal the whole low-resolution frame); NONE costs 0 (its evidence
+  is the candidates' low probabilities);
 * start: a track that begins after NONE pays ``start_cost``, so an isolated detection survives only when the
   refiner is sure of it;
 * motion: a jump over ``max_jump`` px between consecutive frames is impossible; with three points the deviation of
@@ -42,11 +44,26 @@ class DecodeParams:
     static_px: float = 1.0
     max_gap: int = 5
     logit_clip: float = 8.0
+    proposal_weight: float = 0.0  # weight of the proposal's score beside the refiner's probability (0: refiner only)
 
 
 def _logit(p: np.ndarray, clip: float) -> np.ndarray:
     p = np.clip(p, 1e-6, 1 - 1e-6)
     return np.clip(np.log(p / (1 - p)), -clip, clip)
+
+
+def evidence(prob: np.ndarray, score: np.ndarray | None, params: DecodeParams) -> np.ndarray:
+    """Log-odds that each candidate is the ball: the refiner's, plus ``proposal_weight`` times the proposal's.
+
+    prob, score: (n, K) -> (n, K), clipped to +-``logit_clip``; a candidate the refiner skipped (prob 0, its
+    proposal score under the tracker's ``min_score``) stays at the floor.
+    """
+    odds = _logit(prob, params.logit_clip)
+    if score is None or params.proposal_weight == 0:
+        return odds
+    combined = np.clip(odds + params.proposal_weight * _logit(score, params.logit_clip), -params.logit_clip,
+                       params.logit_clip)
+    return np.where(prob > 0, combined, odds)
 
 
 def _transition(cur: np.ndarray, prev: np.ndarray, prev2: np.ndarray, params: DecodeParams) -> np.ndarray:
@@ -67,16 +84,18 @@ def _transition(cur: np.ndarray, prev: np.ndarray, prev2: np.ndarray, params: De
     return cost
 
 
-def viterbi(xy: np.ndarray, prob: np.ndarray, params: DecodeParams = DecodeParams()) -> np.ndarray:
+def viterbi(xy: np.ndarray, prob: np.ndarray, params: DecodeParams = DecodeParams(),
+            score: np.ndarray | None = None) -> np.ndarray:
     """Best candidate index per frame, or -1 for no ball.
 
-    xy: (n, K, 2) candidate positions, prob: (n, K) ball probabilities -> (n,) int in -1..K-1
+    xy: (n, K, 2) candidate positions, prob: (n, K) ball probabilities, score: (n, K) proposal scores (weighed in
+    by ``params.proposal_weight``; None: the refiner alone) -> (n,) int in -1..K-1
     """
     n, k = prob.shape
     none = k
     if n == 0:
         return np.zeros(0, np.int64)
-    emission = np.concatenate([-_logit(prob, params.logit_clip) + params.presence_bias, np.zeros((n, 1))], axis=1)
+    emission = np.concatenate([-evidence(prob, score, params) + params.presence_bias, np.zeros((n, 1))], axis=1)
     # cost[i, j]: best total cost with candidate i at t and j at t-1
     cost = np.full((k + 1, k + 1), INF)
     cost[:, none] = emission[0]
@@ -120,16 +139,27 @@ def fill_gaps(codes: np.ndarray, xy: np.ndarray, params: DecodeParams) -> tuple[
     return codes, xy
 
 
-def decode_track(xy: np.ndarray, prob: np.ndarray, code: np.ndarray, params: DecodeParams = DecodeParams()) -> Track:
+def decode_track(xy: np.ndarray, prob: np.ndarray, code: np.ndarray, params: DecodeParams = DecodeParams(),
+                 score: np.ndarray | None = None) -> Track:
     """The clip's track: Viterbi choice, refiner's code for chosen candidates, gaps filled; -1 where no ball.
 
-    xy (n, K, 2), prob (n, K), code (n, K) in 1..3 -> Track
+    xy (n, K, 2), prob (n, K), code (n, K) in 1..3, score (n, K) proposal scores or None -> Track
     """
-    choice = viterbi(xy, prob, params)
+    return fill_track(*chosen_track(xy, prob, code, params, score), params)
+
+
+def chosen_track(xy: np.ndarray, prob: np.ndarray, code: np.ndarray, params: DecodeParams,
+                 score: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The Viterbi choice as codes (n,) (0: no ball) and positions (n, 2), before gap filling."""
+    choice = viterbi(xy, prob, params, score)
     rows = np.arange(len(choice))
     chosen = choice >= 0
     codes = np.where(chosen, code[rows, np.maximum(choice, 0)], 0)
-    positions = np.where(chosen[:, None], xy[rows, np.maximum(choice, 0)], -1.0)
+    return codes, np.where(chosen[:, None], xy[rows, np.maximum(choice, 0)], -1.0)
+
+
+def fill_track(codes: np.ndarray, positions: np.ndarray, params: DecodeParams) -> Track:
+    """The track of a Viterbi choice (:func:`chosen_track`) with its gaps filled."""
     codes, positions = fill_gaps(codes, positions, params)
     return Track(codes.astype(np.int64), np.where(codes[:, None] > 0, positions, -1.0))
 
@@ -147,9 +177,11 @@ class StreamingDecoder:
         self.buffer: deque = deque(maxlen=window)
         self.pushed = 0
 
-    def push(self, xy: np.ndarray, prob: np.ndarray, code: np.ndarray) -> list[tuple[int, int, np.ndarray]]:
-        """Add one frame's candidates (K, 2), (K,), (K,); return committed frames as (frame, code, (x, y))."""
-        self.buffer.append((xy, prob, code))
+    def push(self, xy: np.ndarray, prob: np.ndarray, code: np.ndarray, score: np.ndarray | None = None
+             ) -> list[tuple[int, int, np.ndarray]]:
+        """Add one frame's candidates (K, 2), (K,), (K,) and proposal scores (K,) (None: the refiner alone);
+        return committed frames as (frame, code, (x, y))."""
+        self.buffer.append((xy, prob, code, score))
         self.pushed += 1
         if self.pushed <= self.lag:
             return []
@@ -161,7 +193,8 @@ class StreamingDecoder:
         return [self._decide(len(self.buffer) - count + i) for i in range(count)]
 
     def _decide(self, position: int) -> tuple[int, int, np.ndarray]:
-        xy, prob, code = (np.stack(parts) for parts in zip(*self.buffer))
-        track = decode_track(xy, prob, code, self.params)
+        xy, prob, code, score = zip(*self.buffer)
+        score = None if any(s is None for s in score) else np.stack(score)
+        track = decode_track(np.stack(xy), np.stack(prob), np.stack(code), self.params, score)
         frame = self.pushed - len(self.buffer) + position
         return frame, int(track.codes[position]), track.xy[position]

@@ -94,7 +94,7 @@ class Tracker:
         refined = None
         if self.refine is not None:
             refined = Refined(*(np.concatenate([getattr(r, k) for _, r in parts]) for k in ("prob", "xy", "code")))
-            track = decode_track(refined.xy, refined.prob, refined.code, self.decode)
+            track = decode_track(refined.xy, refined.prob, refined.code, self.decode, candidates.score)
         else:
             present = candidates.score[:, 0] >= self.proposal.threshold
             track = Track(present.astype(np.int64), np.where(present[:, None], candidates.xy[:, 0], -1.0))
@@ -120,9 +120,9 @@ class Tracker:
                     xy = scale_points(xy, back)
                 yield frame, code, (xy if code > 0 else np.array([-1.0, -1.0]))
 
-        for _, refined in self._chunks(frames):
+        for candidates, refined in self._chunks(frames):
             for t in range(len(refined.prob)):
-                yield from emit(decoder.push(refined.xy[t], refined.prob[t], refined.code[t]))
+                yield from emit(decoder.push(refined.xy[t], refined.prob[t], refined.code[t], candidates.score[t]))
         yield from emit(decoder.flush())
 
     def live_latency(self, lag: int) -> int:
