@@ -6,8 +6,9 @@
     python -m engine.bundle --recalibrate weights/tracker.pt --data data/tennis_real --val-games 1 2 3 \
         [--with-embedded-val] --out runs/real_calibrated.pt        # redo an existing bundle's calibration
 
-The decoder's few costs (presence bias, start cost, gap length, weight of the proposal's score) are chosen by a small grid search maximising
-SiBaTrAcc on the calibration clips; the stages' outputs are computed once and only the cheap decoding is repeated.
+The decoder's few costs (presence bias, start cost, gap length, weight of the proposal's score, what a ball that
+barely moves pays) are chosen by a grid search maximising SiBaTrAcc on the calibration clips; the stages' outputs
+are computed once and only the cheap decoding is repeated.
 ``--with-embedded-val`` adds the embedded synthetic validation games to the calibration clips (the real TrackNet
 clips hold no frame without a ball, so real clips alone cannot teach the decoder when to say "no ball").
 How much a calibration helps on data it has not seen: ``python bench/calibration.py`` (leave one game out).
@@ -21,6 +22,7 @@ import logging
 from dataclasses import asdict, replace
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from data_prep.atomic import write_text_atomic
@@ -32,7 +34,7 @@ from engine.config import git_commit
 from evaluation.metrics import Report, score_clip
 from evaluation.predictions import Track
 from model.checkpoint import DIGEST, check_contents, content_digest, load_checkpoint, read_payload
-from tracking.decode import DecodeParams, chosen_track, decode_track, fill_track
+from tracking.decode import DecodeParams, chosen_track, decode_track, emission_costs, fill_track, viterbi_batch
 from tracking.output import ClipOutput
 from tracking.tracker import Tracker
 from tracking.weights import (
@@ -48,7 +50,9 @@ from tracking.weights import (
 log = logging.getLogger(__name__)
 
 GRID = {"presence_bias": [-6.0, -4.5, -3.0, -2.0, -1.0, 0.0, 1.0], "start_cost": [1.0, 3.0, 5.0, 8.0, 12.0, 16.0],
-        "max_gap": [3, 6, 9, 12], "proposal_weight": [0.0, 0.5, 1.0, 2.0]}
+        "max_gap": [3, 6, 9, 12], "proposal_weight": [0.0, 0.5, 1.0, 2.0], "static_px": [1.0, 3.0, 6.0, 10.0],
+        "static_cost": [0.5, 1.5, 3.0]}
+EMISSION_KEYS = ("presence_bias", "proposal_weight")  # the costs that change only the emissions
 
 
 def decode_score(outputs: list[ClipOutput], clips: list[Clip], params: DecodeParams) -> float:
@@ -68,20 +72,25 @@ def calibrate_decode(outputs: list[ClipOutput], clips: list[Clip], base: DecodeP
                      ) -> tuple[DecodeParams, float, float]:
     """Grid-search the decoder on precomputed refiner outputs; returns (best params, its score, base score).
 
-    The gap length only matters after the Viterbi choice, so each choice is computed once for all its values.
+    Every combination of ``GRID`` is scored, cheaply: the presence costs change only the emissions, decoded together
+    in one Viterbi pass per setting of the motion costs, and the gap length only the filling after it.
     """
     base_score = decode_score(outputs, clips, base)
     best, best_score = base, base_score
-    choice_keys = [k for k in GRID if k != "max_gap"]
-    for values in itertools.product(*(GRID[k] for k in choice_keys)):
-        chosen = replace(base, **dict(zip(choice_keys, values)))
-        choices = [chosen_track(out.refined.xy, out.refined.prob, out.refined.code, chosen, out.candidates.score)
-                   for out in outputs]
-        for max_gap in GRID["max_gap"]:
-            params = replace(chosen, max_gap=max_gap)
-            value = _score(clips, [fill_track(*choice, params) for choice in choices])
-            if value > best_score + 1e-9:
-                best, best_score = params, value
+    motion_keys = [k for k in GRID if k not in (*EMISSION_KEYS, "max_gap")]
+    for motion_values in itertools.product(*(GRID[k] for k in motion_keys)):
+        motion = replace(base, **dict(zip(motion_keys, motion_values)))
+        variants = [replace(motion, **dict(zip(EMISSION_KEYS, values)))
+                    for values in itertools.product(*(GRID[k] for k in EMISSION_KEYS))]
+        paths = [viterbi_batch(out.refined.xy, np.stack([emission_costs(out.refined.prob, out.candidates.score, p)
+                                                          for p in variants]), motion) for out in outputs]
+        for v, variant in enumerate(variants):
+            choices = [chosen_track(out.refined.xy, out.refined.code, path[v]) for out, path in zip(outputs, paths)]
+            for max_gap in GRID["max_gap"]:
+                params = replace(variant, max_gap=max_gap)
+                value = _score(clips, [fill_track(*choice, params) for choice in choices])
+                if value > best_score + 1e-9:
+                    best, best_score = params, value
     return best, best_score, base_score
 
 

@@ -5,6 +5,7 @@ import json
 import pytest
 
 import train
+from engine import recipe
 from engine.recipe import recipe_argv
 
 TINY = ("--width 160 --height 96 --crop-width 96 --crop-height 64 --steps-per-epoch 4 --batch-size 4 "
@@ -55,3 +56,12 @@ def test_init_with_another_network_names_the_difference(ball_data, tiny_runs, tm
                                         (["--stage", "proposal"], None)])
 def test_stage_all_is_found_wherever_it_is_typed(argv, rest):
     assert recipe_argv(argv) == rest
+
+
+def test_with_embedded_val_reaches_the_decoder_calibration(ball_data, tmp_path, monkeypatch):
+    bundled = []
+    monkeypatch.setattr(recipe, "ensure_trained", lambda run, stage, flags: None)  # stages trained already
+    monkeypatch.setattr(recipe.bundle, "main", bundled.append)
+    recipe.main(["--data", str(ball_data), "--val-games", "2", "--with-embedded-val", "--out", str(tmp_path / "run")])
+    (argv,) = bundled
+    assert "--with-embedded-val" in argv and argv[argv.index("--val-games") + 1] == "2"

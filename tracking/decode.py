@@ -91,28 +91,42 @@ def viterbi(xy: np.ndarray, prob: np.ndarray, params: DecodeParams = DecodeParam
     xy: (n, K, 2) candidate positions, prob: (n, K) ball probabilities, score: (n, K) proposal scores (weighed in
     by ``params.proposal_weight``; None: the refiner alone) -> (n,) int in -1..K-1
     """
-    n, k = prob.shape
-    none = k
+    return viterbi_batch(xy, emission_costs(prob, score, params)[None], params)[0]
+
+
+def emission_costs(prob: np.ndarray, score: np.ndarray | None, params: DecodeParams) -> np.ndarray:
+    """Cost of each choice per frame: (n, K) probabilities and scores -> (n, K + 1), the last column "no ball"."""
+    return np.concatenate([-evidence(prob, score, params) + params.presence_bias, np.zeros((len(prob), 1))], axis=1)
+
+
+def viterbi_batch(xy: np.ndarray, emission: np.ndarray, params: DecodeParams) -> np.ndarray:
+    """Best paths for several sets of emission costs that share the motion costs of ``params`` (a calibration
+    decodes every presence setting in one pass).
+
+    xy: (n, K, 2), emission: (b, n, K + 1) from :func:`emission_costs` -> (b, n) int in -1..K-1
+    """
+    b, n, choices = emission.shape
+    none = choices - 1
     if n == 0:
-        return np.zeros(0, np.int64)
-    emission = np.concatenate([-evidence(prob, score, params) + params.presence_bias, np.zeros((n, 1))], axis=1)
-    # cost[i, j]: best total cost with candidate i at t and j at t-1
-    cost = np.full((k + 1, k + 1), INF)
-    cost[:, none] = emission[0]
-    cost[:k, none] += params.start_cost
-    back = np.zeros((n, k + 1, k + 1), np.int64)
-    far = np.full((k, 2), 1e6)  # positions before the clip: never within a jump
+        return np.zeros((b, 0), np.int64)
+    # cost[:, i, j]: best total cost with choice i at t and j at t-1
+    cost = np.full((b, choices, choices), INF)
+    cost[:, :, none] = emission[:, 0]
+    cost[:, :none, none] += params.start_cost
+    back = np.zeros((n, b, choices, choices), np.int64)
+    far = np.full((none, 2), 1e6)  # positions before the clip: never within a jump
     for t in range(1, n):
         prev2 = xy[t - 2] if t >= 2 else far
-        total = cost[None, :, :] + _transition(xy[t], xy[t - 1], prev2, params)  # [i, j, k]
-        back[t] = total.argmin(axis=2)
-        cost = np.take_along_axis(total, back[t][..., None], axis=2)[..., 0] + emission[t][:, None]
-    i, j = np.unravel_index(cost.argmin(), cost.shape)
-    path = np.zeros(n, np.int64)
-    path[n - 1] = i
+        total = cost[:, None] + _transition(xy[t], xy[t - 1], prev2, params)[None]  # [b, i, j, k]
+        back[t] = total.argmin(axis=3)
+        cost = np.take_along_axis(total, back[t][..., None], axis=3)[..., 0] + emission[:, t, :, None]
+    rows = np.arange(b)
+    i, j = np.unravel_index(cost.reshape(b, -1).argmin(axis=1), (choices, choices))
+    path = np.zeros((b, n), np.int64)
+    path[:, n - 1] = i
     for t in range(n - 1, 0, -1):
-        path[t - 1] = j
-        i, j = j, back[t, i, j]
+        path[:, t - 1] = j
+        i, j = j, back[t, rows, i, j]
     return np.where(path == none, -1, path)
 
 
@@ -145,13 +159,11 @@ def decode_track(xy: np.ndarray, prob: np.ndarray, code: np.ndarray, params: Dec
 
     xy (n, K, 2), prob (n, K), code (n, K) in 1..3, score (n, K) proposal scores or None -> Track
     """
-    return fill_track(*chosen_track(xy, prob, code, params, score), params)
+    return fill_track(*chosen_track(xy, code, viterbi(xy, prob, params, score)), params)
 
 
-def chosen_track(xy: np.ndarray, prob: np.ndarray, code: np.ndarray, params: DecodeParams,
-                 score: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The Viterbi choice as codes (n,) (0: no ball) and positions (n, 2), before gap filling."""
-    choice = viterbi(xy, prob, params, score)
+def chosen_track(xy: np.ndarray, code: np.ndarray, choice: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A Viterbi choice (n,) as codes (n,) (0: no ball) and positions (n, 2), before gap filling."""
     rows = np.arange(len(choice))
     chosen = choice >= 0
     codes = np.where(chosen, code[rows, np.maximum(choice, 0)], 0)

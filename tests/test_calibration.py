@@ -1,0 +1,51 @@
+"""The decoder's calibration: the batched search finds what scoring every combination one at a time finds."""
+import itertools
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from data_prep.clips import Clip, Labels
+from engine import bundle
+from tests.test_decode import candidate_set, flight
+from tracking.candidates import Candidates, Refined
+from tracking.decode import DecodeParams, emission_costs, viterbi, viterbi_batch
+from tracking.output import ClipOutput
+
+
+def ball_clip(seed: int) -> tuple[ClipOutput, Clip]:
+    """A flight with a racket following it 60 px off that the refiner prefers and the proposal does not (as in
+    test_decode); no ball in the last 10 frames."""
+    ball = flight(40)
+    rows = np.arange(40)
+    xy, prob, code, slot = candidate_set(ball, k=2, seed=seed, ball_prob=0.6)
+    xy[rows, 1 - slot], prob[rows, 1 - slot] = ball + np.array([60.0, 0.0]), 0.8
+    score = np.full(prob.shape, 0.05)
+    score[rows, slot] = 0.9
+    prob[30:], score[30:] = 0.05, 0.05
+    codes = np.r_[np.ones(30, np.int64), np.zeros(10, np.int64)]
+    labels = Labels(codes, np.where(codes[:, None] > 0, ball, -1.0), np.full(40, -1), None)
+    clip = Clip(1, seed + 1, Path(f"clip{seed}"), tuple(Path(f"{i:04d}.jpg") for i in range(40)), labels, (1280, 720))
+    return ClipOutput(None, Candidates(xy, score), Refined(prob, xy, code)), clip
+
+
+def test_batched_viterbi_decodes_each_emission_as_viterbi_does():
+    output, _ = ball_clip(0)
+    params = [DecodeParams(presence_bias=b, proposal_weight=w) for b in (-2.0, 0.0) for w in (0.0, 1.0)]
+    emissions = np.stack([emission_costs(output.refined.prob, output.candidates.score, p) for p in params])
+    batched = viterbi_batch(output.refined.xy, emissions, DecodeParams())
+    for row, p in zip(batched, params):
+        np.testing.assert_array_equal(row, viterbi(output.refined.xy, output.refined.prob, p, output.candidates.score))
+
+
+def test_calibration_finds_the_best_combination_of_the_grid(monkeypatch):
+    grid = {"presence_bias": [-2.0, 0.0, 2.0], "start_cost": [1.0, 8.0], "max_gap": [3, 9],
+            "proposal_weight": [0.0, 1.0], "static_px": [1.0, 6.0], "static_cost": [0.5, 3.0]}
+    monkeypatch.setattr(bundle, "GRID", grid)
+    outputs, clips = zip(*(ball_clip(seed) for seed in range(2)))
+    best, best_score, base_score = bundle.calibrate_decode(list(outputs), list(clips))
+    every = [bundle.decode_score(list(outputs), list(clips), replace(DecodeParams(), **dict(zip(grid, values))))
+             for values in itertools.product(*grid.values())]
+    assert best_score == max(every) > base_score
+    assert bundle.decode_score(list(outputs), list(clips), best) == best_score
+    assert best.proposal_weight == 1.0  # the proposal's score is what tells the ball from the clutter here
