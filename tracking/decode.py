@@ -12,8 +12,9 @@ full-resolution pixels and frames:
   refiner is sure of it;
 * motion: a jump over ``max_jump`` px between consecutive frames is impossible; with three points the deviation of
   the acceleration from a gravity-like ``gravity`` (px / frame^2, image y) costs ``|a - g|^2 / (2 sigma^2)`` capped
-  at ``break_cost``: hits and bounces are allowed breaks, not impossibilities; a ball that does not move pays
-  ``static_cost`` (court marks and shoes stand still, a ball in play seldom does).
+  at ``break_cost``: hits and bounces are allowed breaks, not impossibilities; a ball that moves less than
+  ``static_px`` in a frame pays ``static_cost`` (court marks and shoes stand still, a ball in play seldom does; a
+  shuttle held before the serve, which badminton labels call "no shuttle", barely moves).
 
 Short NONE gaps between two detections consistent with each other (occlusion by a player or the net) are filled
 from the motion on both sides: occluded balls count as present in SiBaTrAcc. The streaming decoder re-runs the same
