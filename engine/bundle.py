@@ -42,9 +42,9 @@ from tracking.weights import (
     load_bundle,
     load_proposal,
     load_refine,
-    proposal_part,
     refine_part,
     sha256_of,
+    stage_part,
 )
 
 log = logging.getLogger(__name__)
@@ -131,19 +131,13 @@ def leave_one_game_out(outputs: list[ClipOutput], clips: list[Clip], base: Decod
 def write_bundle(path: Path, proposal_ckpt: Path, refine_ckpt: Path | None, decode: DecodeParams,
                  settings: dict, provenance: dict) -> str:
     """Bundle the stages for inference; returns the file's sha256 (also recorded in ``SHA256SUMS`` beside it)."""
-    bundle = {"stage": "tracker", "proposal": stage_proposal(proposal_ckpt),
+    # The proposal from its training checkpoint, or kept from a tracker bundle (a new refiner trained on the shipped
+    # proposal's candidates ships with that same proposal).
+    bundle = {"stage": "tracker", "proposal": stage_part(proposal_ckpt, "proposal"),
               "refine": None, "decode": asdict(decode), "settings": settings, "provenance": provenance}
     if refine_ckpt is not None:
         bundle["refine"] = refine_part(load_checkpoint(refine_ckpt, "refine"))
     return _save_bundle(path, bundle)
-
-
-def stage_proposal(path: Path) -> dict:
-    """The proposal part for a bundle: from a proposal training checkpoint, or kept from a tracker bundle (a new
-    refiner trained on the shipped proposal's candidates ships with that same proposal)."""
-    payload = read_payload(path)
-    return payload["proposal"] if payload["stage"] == "tracker" else proposal_part(load_checkpoint(path, "proposal",
-                                                                                                   payload))
 
 
 def rewrite_bundle(bundle: dict, path: Path, decode: DecodeParams, provenance: dict) -> str:

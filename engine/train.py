@@ -57,7 +57,8 @@ from engine.loop import (
     warmup_cosine,
 )
 from engine.runs import next_run_dir, run_folder_lock
-from model.checkpoint import CheckpointError, load_checkpoint, read_payload
+from model.checkpoint import CheckpointError, load_checkpoint
+from tracking.weights import stage_part
 
 # stage name -> (config dataclass, module providing build(cfg) and model_args(model))
 STAGES = {"proposal": (ProposalConfig, proposal_stage), "refine": (RefineConfig, refine_stage),
@@ -268,13 +269,7 @@ def _run_dir(cfg, stage_name: str) -> Path:
 def start_from(model: torch.nn.Module, path: Path, stage_name: str, args: dict) -> None:
     """Load ``--init`` weights into ``model``: the ``stage_name`` network of a checkpoint of that stage or of a
     tracker bundle, refused (naming the differing arguments) when it is not the network ``args`` describes."""
-    payload = read_payload(path)
-    if payload["stage"] == "tracker":
-        part = payload.get(stage_name)
-        if not part:
-            raise CheckpointError(f"{path}: this tracker bundle holds no {stage_name} stage to start from")
-    else:
-        part = load_checkpoint(path, stage_name, payload)
+    part = stage_part(path, stage_name)
     differ = {key: (part["model_args"].get(key), value) for key, value in args.items()
               if part["model_args"].get(key) != value}
     if differ:

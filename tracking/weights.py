@@ -89,10 +89,20 @@ def proposal_part(payload: dict) -> dict:
 
 def load_proposal(path: Path, device: torch.device | str = "cpu") -> ProposalStage:
     """From a proposal training checkpoint or from the proposal part of a tracker bundle."""
-    payload = read_payload(path)
+    return _proposal_from(stage_part(path, "proposal"), path, device)
+
+
+def stage_part(path: Path, stage: str, payload: dict | None = None) -> dict:
+    """The inference part of ``stage`` (``model_args``, ``model``, and the proposal's threshold and spec): from a
+    training checkpoint of that stage or from a tracker bundle holding it. ``payload``: the file's contents when
+    already read with :func:`model.checkpoint.read_payload`."""
+    payload = read_payload(path) if payload is None else payload
     if payload["stage"] == "tracker":
-        return _proposal_from(payload["proposal"], path, device)
-    return _proposal_from(proposal_part(load_checkpoint(path, "proposal")), path, device)
+        if not payload.get(stage):
+            raise CheckpointError(f"{path}: this tracker bundle holds no {stage} stage")
+        return payload[stage]
+    checkpoint = load_checkpoint(path, stage, payload)
+    return proposal_part(checkpoint) if stage == "proposal" else refine_part(checkpoint)
 
 
 def load_refine(path: Path, device: torch.device | str = "cpu") -> RefineStage:
