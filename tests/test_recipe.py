@@ -29,6 +29,9 @@ def test_recipe_trains_both_stages_bundles_and_scores_the_test_game_then_a_rerun
     assert losses["balls"] > 0
     assert losses["found"] + losses["lost_proposal"] + losses["lost_refiner"] + losses["lost_decoder"] == losses["balls"]
     assert {"proposal", "refine", "tracker"} <= set(report)
+    clips = report["tracker_clips"]
+    assert [row["clip"] for row in clips] and sum(row["frames"] for row in clips) == report["tracker"]["frames"]
+    assert sum(row["sibatracc"] for row in clips) / len(clips) == pytest.approx(report["tracker"]["sibatracc"])
     stamps = {path: path.stat().st_mtime_ns for path in (out / "proposal" / "best.pt", out / "tracker.pt")}
     assert train.cli(argv) == 0  # everything is there: nothing is trained or bundled again
     assert {path: path.stat().st_mtime_ns for path in stamps} == stamps

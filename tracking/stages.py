@@ -60,8 +60,9 @@ def recall_losses(gt_codes: np.ndarray, gt_xy: np.ndarray, candidates: Candidate
 
 
 def compare_stages(tracker, clips: list[Clip], echo=print) -> dict:
-    """Score proposal-only, proposal + refine and the full tracker on labelled clips; print a table and where the
-    tracker's misses were lost (:func:`recall_losses`, summed over the clips)."""
+    """Score proposal-only, proposal + refine and the full tracker on labelled clips; print a table, the tracker's
+    figures clip by clip (``tracker_clips``: SiBaTrAcc is a mean over clips, so one clip can move it a lot) and where
+    its misses were lost (:func:`recall_losses`, summed over the clips)."""
     reports = {"proposal": Report(), "refine": Report(), "tracker": Report()}
     losses: dict[str, int] = {}
     frames, seconds = 0, 0.0
@@ -85,9 +86,15 @@ def compare_stages(tracker, clips: list[Clip], echo=print) -> dict:
         if isinstance(s, dict):
             echo(f"{name:<10s} {s['sibatracc']:9.4f} {s['precision']:9.3f} {s['recall']:7.3f} {s['f1']:6.3f} "
                  f"{s['mean_error_px']:7.2f}")
+    clip_rows = [clip.summary() for clip in reports["tracker"].clips]
+    echo(f"{'tracker, clip by clip':<24s} {'frames':>6s} {'SiBaTrAcc':>9s} {'false ball':>10s} {'off >8px':>8s} "
+         f"{'missed':>6s}")
+    for row in clip_rows:
+        echo(f"{row['clip']:<24s} {row['frames']:6d} {row['sibatracc']:9.4f} {row['fp2']:10d} {row['fp1']:8d} "
+             f"{row['fn']:6d}")
     balls = max(losses["balls"], 1)
     echo(f"balls {losses['balls']}: {losses['in_candidates'] / balls:.3f} among the {tracker.top_k} candidates, "
          f"{losses['found'] / balls:.3f} found; missed because of the proposal {losses['lost_proposal']}, "
          f"the refiner {losses['lost_refiner']}, the decoder {losses['lost_decoder']}")
     echo(f"tracker speed: {result['fps_decode_included']:.1f} frames/s (JPEG decode included)")
-    return {**result, "recall_losses": losses}
+    return {**result, "tracker_clips": clip_rows, "recall_losses": losses}
