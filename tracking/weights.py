@@ -92,11 +92,10 @@ def load_proposal(path: Path, device: torch.device | str = "cpu") -> ProposalSta
     return _proposal_from(stage_part(path, "proposal"), path, device)
 
 
-def stage_part(path: Path, stage: str, payload: dict | None = None) -> dict:
+def stage_part(path: Path, stage: str) -> dict:
     """The inference part of ``stage`` (``model_args``, ``model``, and the proposal's threshold and spec): from a
-    training checkpoint of that stage or from a tracker bundle holding it. ``payload``: the file's contents when
-    already read with :func:`model.checkpoint.read_payload`."""
-    payload = read_payload(path) if payload is None else payload
+    training checkpoint of that stage or from a tracker bundle holding it."""
+    payload = read_payload(path)
     if payload["stage"] == "tracker":
         if not payload.get(stage):
             raise CheckpointError(f"{path}: this tracker bundle holds no {stage} stage")
