@@ -64,7 +64,7 @@ class CommonConfig:
 class ProposalConfig(CommonConfig):
     """Stage 1: heatmap proposals from a stack of low-resolution frames."""
 
-    epochs: int = 40  # at most: the time budget decides how many fit (see docs/experiments.md)
+    epochs: int = 40  # here the time budget decides how many fit (see docs/experiments.md)
     max_minutes: float = 28.0
     # The 28-min default is bound by its number of updates (twice the minutes scored higher on every held-out
     # figure), so the batch is half the common one at twice the steps: 1.7x the updates in the same time, the same
@@ -159,28 +159,31 @@ class BaselineConfig(CommonConfig):
 
 def field_docs(cls: type) -> dict[str, str]:
     """Each field's comment, as written in the dataclass source: the comment on its line, else the comment block
-    right above it, else (for a field right below another) its neighbour's. A subclass's comment wins over its
-    base's; these are the flags' ``--help`` texts."""
+    right above it, else (for a field right below a block-commented one) that block: a group of fields shares one.
+    A subclass's comment follows its base's (what the field is, then why the subclass's default); a field it
+    redefines without one keeps its base's. These are the flags' ``--help`` texts."""
     docs: dict[str, str] = {}
     for klass in reversed([k for k in cls.__mro__ if dataclasses.is_dataclass(k)]):
         source = textwrap.dedent(inspect.getsource(klass))
         lines = source.splitlines()
         comments = {tok.start[0]: tok.string.lstrip("#").strip()
                     for tok in tokenize.generate_tokens(io.StringIO(source).readline) if tok.type == tokenize.COMMENT}
-        previous = (None, "")  # (line, text) of the field above: a group of fields shares one block comment
+        previous = (None, "")  # (last line, block comment) of the field above, when a block documents it
         for node in ast.parse(source).body[0].body:
             if not isinstance(node, ast.AnnAssign):
                 continue
-            text, row = comments.get(node.lineno, ""), node.lineno - 1
+            text, row, block = comments.get(node.lineno, ""), node.lineno - 1, ""
             if not text:
-                block = []
+                lines_above = []
                 while row > 0 and lines[row - 1].strip().startswith("#"):
                     row -= 1
-                    block.insert(0, comments[row + 1])
-                text = " ".join(block) or (previous[1] if previous[0] == node.lineno - 1 else "")
-            if text:
-                docs[node.target.id] = text
-            previous = (node.end_lineno, text)
+                    lines_above.insert(0, comments[row + 1])
+                block = " ".join(lines_above) or (previous[1] if previous[0] == node.lineno - 1 else "")
+                text = block
+            base = docs.get(node.target.id, "")
+            if text and text != base:
+                docs[node.target.id] = f"{base}; {text}" if base else text
+            previous = (node.end_lineno, block)
     return docs
 
 

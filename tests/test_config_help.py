@@ -19,7 +19,7 @@ def test_every_flag_has_words_and_a_default(cls):
     parser.format_help()  # help texts with % signs must not break argparse's formatting
 
 
-def test_comment_above_a_field_and_on_its_line_and_subclass_override():
+def test_comment_above_a_field_and_on_its_line_and_a_subclass_adding_to_it():
     @dataclasses.dataclass
     class Base:
         # two lines
@@ -32,4 +32,22 @@ def test_comment_above_a_field_and_on_its_line_and_subclass_override():
         b: int = 3  # overridden here
 
     assert field_docs(Base) == {"a": "two lines of explanation", "b": "on the line"}
-    assert field_docs(Child)["b"] == "overridden here" and field_docs(Child)["a"] == "two lines of explanation"
+    assert field_docs(Child)["b"] == "on the line; overridden here" and field_docs(Child)["a"] == "two lines of explanation"
+
+
+def test_a_field_after_an_inline_comment_does_not_take_it_and_a_redefined_field_keeps_its_base_words():
+    @dataclasses.dataclass
+    class Base:
+        epochs: int = 10  # training epochs
+        # shared by
+        # the group
+        steps: int = 5
+        batch: int = 8
+
+    @dataclasses.dataclass
+    class Child(Base):
+        top_k: int = 5  # candidates per frame
+        epochs: int = 12
+
+    assert field_docs(Child) == {"epochs": "training epochs", "steps": "shared by the group",
+                                 "batch": "shared by the group", "top_k": "candidates per frame"}
