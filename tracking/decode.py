@@ -16,11 +16,6 @@ full-resolution pixels and frames:
   ``static_px`` in a frame pays ``static_cost`` (court marks and shoes stand still, a ball in play seldom does; a
   shuttle held before the serve, which badminton labels call "no shuttle", barely moves).
 
-* leaving the frame (``exit_px`` > 0): a ball within ``exit_px`` of the top, left or right edge that vanishes has
-  left the picture (state OUT), and one that has left comes back through an edge: after OUT a track may start only
-  within ``exit_px`` of one. A lobbed ball or a cleared shuttle above the picture then cannot hand its track to a
-  racket or a head in the middle of it; one that vanishes inside the picture (occlusion, the rally's end) is NONE.
-
 Short NONE gaps between two detections consistent with each other (occlusion by a player or the net) are filled
 from the motion on both sides: occluded balls count as present in SiBaTrAcc. The streaming decoder re-runs the same
 optimisation over a sliding window and commits each frame after a fixed lag.
@@ -32,7 +27,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from data_prep.clips import FULL_SIZE
 from evaluation.predictions import Track
 
 INF = 1e9
@@ -52,7 +46,6 @@ class DecodeParams:
     max_gap: int = 5
     logit_clip: float = 8.0
     proposal_weight: float = 0.0  # weight of the proposal's score beside the refiner's probability (0: refiner only)
-    exit_px: float = 0.0  # how near the top, left or right edge a ball may leave the picture (0: it never does)
 
 
 def _logit(p: np.ndarray, clip: float) -> np.ndarray:
@@ -74,20 +67,13 @@ def evidence(prob: np.ndarray, score: np.ndarray | None, params: DecodeParams) -
     return np.where(prob > 0, combined, odds)
 
 
-def _near_edge(xy: np.ndarray, params: DecodeParams) -> np.ndarray:
-    """(K, 2) positions -> (K,) whether each is within ``exit_px`` of the top, left or right edge of the picture."""
-    edge = np.minimum(np.minimum(xy[:, 1], xy[:, 0]), FULL_SIZE[0] - xy[:, 0])
-    return (edge <= params.exit_px) if params.exit_px > 0 else np.zeros(len(xy), bool)
-
-
 def _transition(cur: np.ndarray, prev: np.ndarray, prev2: np.ndarray, params: DecodeParams) -> np.ndarray:
-    """Cost of moving through choices (k at t-2) -> (j at t-1) -> (i at t), shape (K+2, K+2, K+2) as [i, j, k].
+    """Cost of moving through candidates (k at t-2) -> (j at t-1) -> (i at t), shape (K+1, K+1, K+1) as [i, j, k].
 
-    cur, prev, prev2: (K, 2) positions; index K is NONE, K+1 is OUT (the ball has left the picture).
+    cur, prev, prev2: (K, 2) positions; index K is NONE.
     """
     k = len(cur)
-    none, out = k, k + 1
-    cost = np.zeros((k + 2, k + 2, k + 2))
+    cost = np.zeros((k + 1, k + 1, k + 1))
     step = np.linalg.norm(cur[:, None] - prev[None], axis=-1)  # (K, K) [i, j]
     move = np.where(step > params.max_jump, INF, np.where(step < params.static_px, params.static_cost, 0.0))
     cost[:k, :k, :] += move[:, :, None]
@@ -95,12 +81,7 @@ def _transition(cur: np.ndarray, prev: np.ndarray, prev2: np.ndarray, params: De
     accel[..., 1] -= params.gravity
     bend = np.minimum((accel ** 2).sum(-1) / (2 * params.sigma ** 2), params.break_cost)
     cost[:k, :k, :k] += bend
-    cost[:k, none, :] += params.start_cost  # a track (re)starts after NONE
-    cur_edge, prev_edge = _near_edge(cur, params), _near_edge(prev, params)
-    cost[:k, out, :] += params.start_cost + np.where(cur_edge, 0.0, INF)[:, None]  # ... or comes back in
-    cost[none, :k, :] += np.where(prev_edge, INF, 0.0)[:, None]  # vanishing at the edge is leaving
-    cost[out, :k, :] += np.where(prev_edge, 0.0, INF)[:, None]
-    cost[out, none, :] = cost[none, out, :] = INF
+    cost[:k, k, :] += params.start_cost  # a track (re)starts after NONE
     return cost
 
 
@@ -115,8 +96,7 @@ def viterbi(xy: np.ndarray, prob: np.ndarray, params: DecodeParams = DecodeParam
 
 
 def emission_costs(prob: np.ndarray, score: np.ndarray | None, params: DecodeParams) -> np.ndarray:
-    """Cost of each choice per frame: (n, K) probabilities and scores -> (n, K + 1), the last column "no ball"
-    (the decoder's two no-ball states, NONE and OUT, both cost it)."""
+    """Cost of each choice per frame: (n, K) probabilities and scores -> (n, K + 1), the last column "no ball"."""
     return np.concatenate([-evidence(prob, score, params) + params.presence_bias, np.zeros((len(prob), 1))], axis=1)
 
 
@@ -126,15 +106,13 @@ def viterbi_batch(xy: np.ndarray, emission: np.ndarray, params: DecodeParams) ->
 
     xy: (n, K, 2), emission: (b, n, K + 1) from :func:`emission_costs` -> (b, n) int in -1..K-1
     """
-    emission = np.concatenate([emission, emission[..., -1:]], axis=-1)  # OUT sees no ball, like NONE
     b, n, choices = emission.shape
-    none = choices - 2
+    none = choices - 1
     if n == 0:
         return np.zeros((b, 0), np.int64)
-    # cost[:, i, j]: best total cost with choice i at t and j at t-1; the clip starts from NONE
+    # cost[:, i, j]: best total cost with choice i at t and j at t-1
     cost = np.full((b, choices, choices), INF)
     cost[:, :, none] = emission[:, 0]
-    cost[:, none + 1, none] = INF
     cost[:, :none, none] += params.start_cost
     back = np.zeros((n, b, choices, choices), np.int64)
     far = np.full((none, 2), 1e6)  # positions before the clip: never within a jump
@@ -150,12 +128,11 @@ def viterbi_batch(xy: np.ndarray, emission: np.ndarray, params: DecodeParams) ->
     for t in range(n - 1, 0, -1):
         path[:, t - 1] = j
         i, j = j, back[t, rows, i, j]
-    return np.where(path >= none, -1, path)
+    return np.where(path == none, -1, path)
 
 
 def fill_gaps(codes: np.ndarray, xy: np.ndarray, params: DecodeParams) -> tuple[np.ndarray, np.ndarray]:
-    """Fill runs of "no ball" up to ``max_gap`` frames between two detections from a fit of both sides, unless the
-    fit leaves the picture through its top, left or right edge (the ball was out of it, not hidden).
+    """Fill runs of "no ball" up to ``max_gap`` frames between two detections from a fit of both sides.
 
     codes (n,), xy (n, 2) -> new codes (filled frames get code 3, occluded) and positions.
     """
@@ -170,10 +147,9 @@ def fill_gaps(codes: np.ndarray, xy: np.ndarray, params: DecodeParams) -> tuple[
         known = np.array(left + right)
         degree = 2 if len(known) >= 4 else 1
         frames = np.arange(a + 1, b)
-        fit = np.stack([np.polyval(np.polyfit(known, xy[known, axis], degree), frames) for axis in (0, 1)], axis=1)
-        if (fit[:, 1] < 0).any() or (fit[:, 0] < 0).any() or (fit[:, 0] > FULL_SIZE[0]).any():
-            continue
-        xy[frames] = fit
+        for axis in (0, 1):
+            coef = np.polyfit(known, xy[known, axis], degree)
+            xy[frames, axis] = np.polyval(coef, frames)
         codes[frames] = OCCLUDED
     return codes, xy
 
