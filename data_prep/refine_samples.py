@@ -34,10 +34,6 @@ class RefineSamples(Dataset):
     ball (the refiner learns to fix the proposal's error); one farther away is a negative even if the ball shows
     at the crop's edge. A frame that does not train (``Labels.trains``: confidence 0) yields no sample.
 
-    ``ballless_share`` of the negative draws come from frames without a ball, where every candidate is a distractor
-    the proposal found ball-like with nothing better in view (a wristband, a racket, a shoe): the mistakes a decoder
-    cannot undo, since no ball competes with them.
-
     ``composite_share`` of the positive draws are composites instead: a negative window at least
     ``COMPOSITE_CLEARANCE_PX`` from the frame's own ball (or of a ball-less frame) with a rendered ball pasted within
     ``jitter`` of its centre, labelled where it was drawn.
@@ -48,8 +44,7 @@ class RefineSamples(Dataset):
 
     def __init__(self, clips: list[Clip], mined: list[np.ndarray], spec: CropSpec, crops_root: Path,
                  transform=None, jitter: float = MATCH_PX, random_per_frame: float = 0.5,
-                 positive_share: float = 0.5, composite_share: float = 0.0, ballless_share: float = 0.0,
-                 seed: int = 0):
+                 positive_share: float = 0.5, composite_share: float = 0.0, seed: int = 0):
         """mined: per clip, (n, k, 2) candidate positions of every frame (full-res pixels); crops_root: where the
         cut windows are stored."""
         self.clips, self.spec, self.transform = clips, spec, transform
@@ -77,8 +72,7 @@ class RefineSamples(Dataset):
                                  self._cut(clip, exact, crops_root, 0)))
         assert positives and negatives, "refine training needs frames with and without a ball near the candidates"
         self.positives, self.negatives = np.array(positives), np.array(negatives)
-        self.positive_share, self.composite_share, self.ballless_share = positive_share, composite_share, ballless_share
-        self.ballless = np.flatnonzero([self.clips[int(c)].labels.codes[int(t)] == 0 for c, t, *_ in self.negatives])
+        self.positive_share, self.composite_share = positive_share, composite_share
         self.backgrounds = np.flatnonzero([self._clear(int(c), int(t), np.array([x, y]))
                                            for c, t, _, x, y, _ in self.negatives])
         assert self.backgrounds.size or not composite_share, "no window away from a ball to paste composites into"
@@ -107,12 +101,8 @@ class RefineSamples(Dataset):
         positive = rng.random() < self.positive_share
         if positive and rng.random() < self.composite_share:
             return self._composite(rng)
-        if not positive and self.ballless.size and rng.random() < self.ballless_share:
-            row = self.negatives[self.ballless[rng.integers(len(self.ballless))]]
-        else:
-            pool = self.positives if positive else self.negatives
-            row = pool[rng.integers(len(pool))]
-        c, t, kind, x, y, window = row
+        pool = self.positives if positive else self.negatives
+        c, t, kind, x, y, window = pool[rng.integers(len(pool))]
         c, t, kind, window = int(c), int(t), int(kind), int(window)
         clip, crop = self.clips[c], self.spec.crop
         code, ball = int(clip.labels.codes[t]), clip.labels.xy[t]

@@ -120,9 +120,6 @@ class RefineConfig(CommonConfig):
     # Share of the positives that are composites: a rendered ball pasted into a window away from the frame's own
     # ball (a candidate on a distractor or a random window), labelled where it was drawn (data_prep/composites.py)
     composite_share: float = 0.25
-    # Share of the negatives drawn from frames without a ball (0: as they come, ~15% on real badminton): there every
-    # candidate is a distractor the proposal found ball-like with nothing better in view (data_prep/refine_samples.py)
-    ballless_share: float = 0.0
     top_k: int = 5  # proposal candidates per frame the refiner is trained and validated on
     epochs: int = 12
     max_minutes: float = 28.0

@@ -59,8 +59,7 @@ def build(cfg: RefineConfig) -> StageParts:
     mined = mine_candidates(proposal, train_clips, cache, cfg.top_k, Path(cfg.cache).parent / "mined")
     train_set = RefineSamples(train_clips, mined, spec, Path(cfg.cache).parent / "crops",
                               stack_transform("train", cfg.augment),
-                              jitter=cfg.jitter, composite_share=cfg.composite_share,
-                              ballless_share=cfg.ballless_share, seed=cfg.seed)
+                              jitter=cfg.jitter, composite_share=cfg.composite_share, seed=cfg.seed)
     model = RefineNet(frames=spec.frames, crop=cfg.crop, patch=cfg.patch, dim=cfg.dim, depth=cfg.depth,
                       heads=cfg.heads)
     criterion = RefineLoss(cfg.offset_weight, cfg.code_weight)

@@ -69,8 +69,7 @@ LIMITS = [
     (("epochs", "steps_per_epoch", "batch_size", "lr", "max_norm", "frames", "width", "height", "crop_width",
       "crop_height", "crop", "patch", "dim", "depth", "heads", "top_k"), lambda v: v > 0, "above 0"),
     (("weight_decay", "warmup_steps", "max_minutes", "workers", "augment", "context"), lambda v: v >= 0, "0 or more"),
-    (("ball_crop_prob", "reverse_prob", "score_threshold", "threshold", "composite_share",
-      "ballless_share"),
+    (("ball_crop_prob", "reverse_prob", "score_threshold", "threshold", "composite_share"),
      lambda v: 0 <= v <= 1, "between 0 and 1"),
     (("ema",), lambda v: 0 <= v < 1, "0 (off) or a decay below 1"),
 ]

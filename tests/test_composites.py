@@ -67,19 +67,3 @@ def test_composite_samples_are_positives_away_from_the_frames_own_ball(make_clip
         assert np.linalg.norm(origin + (spec.crop - 1) / 2 - far) < 1  # pasted into the window away from the ball
         assert np.linalg.norm(sample["xy"].numpy() - (spec.crop - 1) / 2) <= 6.0 + 1e-6 <= MATCH_PX
         assert COMPOSITE_CLEARANCE_PX < np.linalg.norm(origin - np.array([40.0, 40.0]))
-
-
-def test_ballless_share_draws_negatives_from_frames_without_a_ball(make_clip, tmp_path):
-    rows = [[f"{i:04d}.jpg", 1, 40.0, 40.0, ""] if i < 6 else [f"{i:04d}.jpg", 0, "", "", ""] for i in range(8)]
-    clip = load_clip(make_clip(n=8, size=(256, 160), rows=rows))
-    mined = [np.tile(np.array([[200.0, 120.0]]), (8, 1, 1))]
-    spec = CropSpec(crop=16, context=1)
-
-    def negative_frames(share):
-        samples = RefineSamples([clip], mined, spec, tmp_path / "crops", transform=None, jitter=6.0,
-                                random_per_frame=0.0, positive_share=0.0, ballless_share=share, seed=0)
-        assert [int(samples.negatives[i, 1]) for i in samples.ballless] == [6, 7]
-        return [int(samples[item]["index"][1]) for item in range(40)]
-
-    assert set(negative_frames(1.0)) == {6, 7}
-    assert set(negative_frames(0.0)) > {6, 7}  # as they come: mostly the six frames with a ball
