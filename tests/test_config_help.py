@@ -32,7 +32,8 @@ def test_comment_above_a_field_and_on_its_line_and_a_subclass_adding_to_it():
         b: int = 3  # overridden here
 
     assert field_docs(Base) == {"a": "two lines of explanation", "b": "on the line"}
-    assert field_docs(Child)["b"] == "on the line; overridden here" and field_docs(Child)["a"] == "two lines of explanation"
+    assert field_docs(Child)["b"] == "on the line; overridden here"
+    assert field_docs(Child)["a"] == "two lines of explanation"
 
 
 def test_a_field_after_an_inline_comment_does_not_take_it_and_a_redefined_field_keeps_its_base_words():
