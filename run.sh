@@ -18,8 +18,16 @@ fi
 want=$(sha256sum "$project/requirements.txt" | cut -d' ' -f1)
 if [ "$(cat "$venv/.requirements.sha256" 2>/dev/null)" != "$want" ]; then
   echo "installing requirements.txt into .venv (first run takes a few minutes)" >&2
-  (cd "$project" && "$venv/bin/python" -m pip install -q -r requirements.txt > "$venv/pip.log" 2>&1) \
-    || { cat "$venv/pip.log"; exit 1; }
+  # No wheel cache: torch's CUDA libraries are ~3 GB of downloads that would otherwise be kept twice on disk.
+  if ! (cd "$project" && "$venv/bin/python" -m pip install -q --no-cache-dir -r requirements.txt \
+      > "$venv/pip.log" 2>&1); then
+    cat "$venv/pip.log"
+    if grep -q "No space left on device" "$venv/pip.log"; then
+      echo "run.sh: the disk is full; .venv needs about 6.5 GB. Free space where $venv lies:" >&2
+      df -h "$project" >&2
+    fi
+    exit 1
+  fi
   echo "$want" > "$venv/.requirements.sha256"
 fi
 export PYTHONPATH="$project${PYTHONPATH:+:$PYTHONPATH}" WANDB_MODE="${WANDB_MODE:-offline}"

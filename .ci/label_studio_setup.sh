@@ -19,7 +19,7 @@ fi
 start=$(date +%s)
 [ -x "$venv/bin/python" ] || "$python_bin" -m venv "$venv"
 "$venv/bin/python" -m pip install -q --upgrade pip > "$venv/pip.log" 2>&1 || { cat "$venv/pip.log"; exit 1; }
-"$venv/bin/python" -m pip install -q "label-studio==$version" >> "$venv/pip.log" 2>&1 \
+"$venv/bin/python" -m pip install -q --no-cache-dir "label-studio==$version" >> "$venv/pip.log" 2>&1 \
   || { tail -50 "$venv/pip.log"; exit 1; }
 # Any command migrates the database first; `version` then just prints. About a minute, once.
 rm -rf "$template" && mkdir -p "$template"
