@@ -6,6 +6,7 @@ from dataclasses import asdict
 import numpy as np
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from data_prep.augment import stack_transform
 from data_prep.clips import Clip
@@ -71,7 +72,7 @@ def validate_proposal(model: ProposalNet, clips: list[Clip], spec: StackSpec, ca
     by_threshold = {float(t): Report() for t in THRESHOLDS}
     fixed = Report()
     images, proposals = [], []
-    for clip in clips:
+    for clip in tqdm(clips, desc="validating", unit="clip", leave=False, disable=None, dynamic_ncols=True):
         frames = cache.frames(clip, spec.size)
         candidates, maps = propose_clip(model, frames, clip.size, k=k, device=device, keep_maps=True,
                                        ensemble=ensemble)

@@ -87,7 +87,7 @@ def parse_args(argv=None):
     stage = pre.parse_known_args(argv)[0].stage or "proposal"
     config_cls, _ = STAGES[stage]
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--stage", choices=STAGES, required=True,
+    parser.add_argument("--stage", choices=STAGES, required=True, metavar="{" + ",".join([*STAGES, "all"]) + "}",
                         help="which stage to train (or all: both stages, bundle and report; --stage all --help)")
     add_config_args(parser.add_argument_group(f"{stage} config"), config_cls)
     args = parser.parse_args(argv)

@@ -81,6 +81,8 @@ def compare_stages(tracker, clips: list[Clip], echo=print) -> dict:
             losses[key] = losses.get(key, 0) + count
     result = {name: report.summary() for name, report in reports.items() if report.clips}
     result["fps_decode_included"] = frames / seconds
+    echo("each stage alone, then the full tracker: proposal = its top-1 peak; refine = the refiner's best candidate "
+         "per frame, no decoder (a weak row on its own is expected); tracker = what track.py outputs")
     echo(f"{'stage':<10s} {'SiBaTrAcc':>9s} {'precision':>9s} {'recall':>7s} {'F1':>6s} {'err px':>7s}")
     for name, s in result.items():
         if isinstance(s, dict):
