@@ -62,6 +62,7 @@ balls in one frame, a missing video or image, an unknown label, a region of a ty
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import math
@@ -484,9 +485,11 @@ def import_export(export: Path, out: Path, *, media_root: Path | None = None,
     clips = plan_import(export, media_root=media_root, labels=labels, game=game)
     out = Path(out)
     _check_free(out, [(c.game, c.clip) for c in clips], overwrite)
-    written = []
-    for clip in clips:
-        with _atomic_clip(out, clip.game, clip.clip, labelled=True, overwrite=overwrite) as tmp:
+    # Every clip is staged before any is published: the media may lie inside a clip this import replaces (an
+    # export of ROOT's own frames imported back with --overwrite), so none may go before all are read.
+    with contextlib.ExitStack() as publish:
+        for clip in clips:
+            tmp = publish.enter_context(_atomic_clip(out, clip.game, clip.clip, labelled=True, overwrite=overwrite))
             if clip.video is not None:
                 names = []
                 for i, frame in enumerate(iter_video_frames(clip.video, len(clip.labels))):
@@ -499,10 +502,10 @@ def import_export(export: Path, out: Path, *, media_root: Path | None = None,
                 for path, name in zip(clip.images, names):
                     _place_frame(path, tmp / name, link)
             write_labels(tmp / "labels.csv", clip.labels, names)
+    for clip in clips:
         log.info("%s -> game%d/clip%d (%d frames, %d with a ball)", clip.origin, clip.game, clip.clip,
                  len(clip.labels), int(clip.labels.visible.sum()))
-        written.append(_clip_path(out, clip.game, clip.clip))
-    return written
+    return [_clip_path(out, clip.game, clip.clip) for clip in clips]
 
 
 # ---------------------------------------------------------------------------------------------------- export

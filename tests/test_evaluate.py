@@ -138,3 +138,27 @@ def test_bad_arguments_fail_before_the_libraries_load(args, message):
                             env={**__import__("os").environ, "PYTHONPATH": str(repo)}, timeout=120)
     assert result.stdout.split("\n")[0] == "2 []", result.stdout + result.stderr
     assert f"error: {message}" in result.stderr
+
+
+def test_a_folder_no_evaluation_wrote_is_refused_and_left_whole(tmp_path):
+    data, preds, out = tmp_path / "data", tmp_path / "preds", tmp_path / "run"
+    write_clip(data / "game1" / "clip1", GT_A_CODES, GT_A_XY)
+    write_track(preds / "game1_clip1.csv", Track(np.array(PRED_A_CODES), np.array(PRED_A_XY, float)))
+    (out / "media").mkdir(parents=True)  # a training run's folder
+    for name in ("config.json", "log.jsonl", "summary.json", "best.pt"):
+        (out / name).write_text(name)
+    before = sorted(p.name for p in out.iterdir())
+    assert evaluate.cli(["--data", str(data), "--games", "1", "--predictions", str(preds), "--out", str(out)]) == 2
+    assert sorted(p.name for p in out.iterdir() if p.name != ".lock") == before
+    assert (out / "config.json").read_text() == "config.json" and (out / "media").is_dir()
+
+
+def test_a_rerun_removes_only_what_the_earlier_evaluation_wrote(tmp_path):
+    data, preds, out = tmp_path / "data", tmp_path / "preds", tmp_path / "out"
+    write_clip(data / "game1" / "clip1", GT_A_CODES, GT_A_XY)
+    write_track(preds / "game1_clip1.csv", Track(np.array(PRED_A_CODES), np.array(PRED_A_XY, float)))
+    args = ["--data", str(data), "--games", "1", "--predictions", str(preds), "--out", str(out), "--wandb", "off"]
+    evaluate.main(args)
+    (out / "notes.txt").write_text("mine")
+    evaluate.main(args)
+    assert (out / "notes.txt").read_text() == "mine"

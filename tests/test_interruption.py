@@ -296,3 +296,16 @@ def test_a_run_whose_loss_turns_nan_stops_naming_the_step_and_keeps_the_last_goo
         train.main(tiny_args(ball_data, tmp_path / "cache", out))
     last = load_checkpoint(out / "last.pt")
     assert last["epoch"] == 0 and all(torch.isfinite(v).all() for v in last["model"].values() if v.is_floating_point())
+
+
+def test_a_finished_run_is_not_trained_over_without_resume_or_overwrite(ball_data, tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    for name in ("best.pt", "last.pt", "config.json", "log.jsonl", "summary.json"):
+        (out / name).write_text(f"the earlier run's {name}")
+    assert train.cli(tiny_args(ball_data, tmp_path / "cache", out, epochs=1)) == 2
+    assert all((out / name).read_text() == f"the earlier run's {name}"
+               for name in ("best.pt", "last.pt", "config.json", "log.jsonl", "summary.json"))
+    train.main(tiny_args(ball_data, tmp_path / "cache", out, epochs=1) + ["--overwrite"])
+    assert load_checkpoint(out / "last.pt")["epoch"] == 0
+    assert len(log_rows(out)) == len([row for row in log_rows(out) if "earlier" not in row])
