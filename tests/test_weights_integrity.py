@@ -203,3 +203,6 @@ def test_a_bad_download_is_not_served_again(tmp_path, loopback, caplog):
     assert any("cached download of" in r.getMessage() and CORRUPT in r.getMessage() for r in caplog.records)
     (www / "tracker.pt").unlink()  # cached and good now: no second download
     assert resolve_weights(url, sha256=sha256_of(good), cache_dir=cache) == path
+    with pytest.raises(CheckpointError, match="does not match the expected 3333"):  # a mistyped --sha256
+        resolve_weights(url, sha256="3" * 64, cache_dir=cache)
+    assert path.read_bytes() == good.read_bytes()  # the good cached download is kept
