@@ -169,7 +169,8 @@ def read_frame(path: Path) -> np.ndarray:
 
     JPEGs are decoded by libjpeg-turbo in strict mode (simplejpeg), which turns libjpeg's "Corrupt JPEG data"
     warnings into errors: a file damaged in the middle keeps its markers and would otherwise decode to garbage
-    silently (OpenCV only prints the warning). The pixels are the same as ``cv2.imdecode``'s, and it is faster.
+    silently (OpenCV only prints the warning). Any JPEG it rejects is an error, never handed to OpenCV. The pixels
+    are the same as ``cv2.imdecode``'s, and it is faster.
     """
     try:
         data = np.fromfile(path, dtype=np.uint8)
@@ -182,10 +183,10 @@ def read_frame(path: Path) -> np.ndarray:
             raise DataError(path, "truncated or corrupt JPEG (no end-of-image marker)")
         try:
             return simplejpeg.decode_jpeg(data, colorspace="RGB")
-        except ValueError as error:
+        except ValueError as error:  # every error: OpenCV would decode many of these files to garbage
             if "corrupt" in str(error).lower() or "premature" in str(error).lower():
                 raise DataError(path, f"corrupt JPEG data, the image would be garbage ({error})") from None
-            # anything else (e.g. a CMYK JPEG simplejpeg does not convert) goes through OpenCV below
+            raise DataError(path, f"unreadable or corrupt JPEG: {error}") from None
     image = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if image is None:
         raise DataError(path, "unreadable or corrupt image")

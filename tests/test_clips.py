@@ -116,6 +116,13 @@ def test_jpeg_corrupt_in_the_middle_is_an_error(tmp_path, fill):
     raises_data_error(lambda: read_frame(path), path, match="corrupt JPEG data")
 
 
+def test_a_jpeg_libjpeg_turbo_rejects_for_any_reason_is_an_error(tmp_path):
+    path = tmp_path / "0000.jpg"
+    path.write_bytes(_corrupt_middle(_valid_jpeg(), b"\xff\x59"))  # "Unsupported marker type 0x59"
+    assert cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_COLOR) is not None  # OpenCV takes the garbage
+    raises_data_error(lambda: read_frame(path), path, match="unreadable or corrupt JPEG: Unsupported marker type")
+
+
 def test_intact_jpeg_decodes_like_opencv(tmp_path):
     path = tmp_path / "0000.jpg"
     path.write_bytes(_valid_jpeg())
