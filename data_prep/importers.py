@@ -74,6 +74,7 @@ from data_prep.clips import (
     read_labels,
     write_labels,
 )
+from data_prep.atomic import pid_alive
 from data_prep.video import count_video_frames, iter_video_frames, resize_frame
 
 log = logging.getLogger(__name__)
@@ -141,13 +142,14 @@ def _atomic_clip(out: Path, game: int, clip: int, *, labelled: bool, overwrite: 
     _check_free(out, [(game, clip)], overwrite)
     new_game = not game_dir.exists()
     game_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".clip{clip}-", dir=game_dir))
+    _sweep_killed_imports(game_dir)
+    tmp = Path(tempfile.mkdtemp(prefix=f".clip{clip}-{os.getpid()}-", dir=game_dir))
     try:
         yield tmp
         load_clip(tmp, game, clip, require_labels=labelled)  # never publish a clip the data layer rejects
         old = _numbered_dirs(game_dir, "clip").get(clip)
         if old is not None:  # overwrite: move the old clip aside first so the rename below cannot collide
-            trash = Path(tempfile.mkdtemp(prefix=f".clip{clip}-old-", dir=game_dir))
+            trash = Path(tempfile.mkdtemp(prefix=f".clip{clip}-{os.getpid()}-old-", dir=game_dir))
             old.rename(trash / old.name)
             tmp.rename(final)
             shutil.rmtree(trash)
@@ -158,6 +160,20 @@ def _atomic_clip(out: Path, game: int, clip: int, *, labelled: bool, overwrite: 
         if new_game and not any(game_dir.iterdir()):
             game_dir.rmdir()
         raise
+
+
+def _sweep_killed_imports(game_dir: Path) -> None:
+    """Remove the hidden folders (``.clipC-PID-...``) of imports into ``game_dir`` whose process is gone (SIGKILL
+    runs no cleanup); a replaced clip such an import had moved aside but not yet replaced is put back."""
+    for folder in game_dir.glob(".clip*-*"):
+        m = re.fullmatch(r"\.clip(\d+)-(\d+)-(old-)?.*", folder.name)
+        if not m or not folder.is_dir() or pid_alive(int(m.group(2))):
+            continue
+        old = next(folder.iterdir(), None) if m.group(3) else None
+        if old is not None and int(m.group(1)) not in _numbered_dirs(game_dir, "clip"):
+            old.rename(game_dir / old.name)
+        log.warning("%s: removing %s, left by an import that was killed", game_dir, folder.name)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _check_max_frames(max_frames: int | None) -> None:

@@ -164,6 +164,16 @@ def test_empty_or_missing_clip_folder(tmp_path):
     raises_data_error(lambda: load_clip(tmp_path / "clip9"), tmp_path / "clip9", match="does not exist")
 
 
+def test_an_empty_game_folder_is_an_error_not_a_game_dropped(make_clip, tmp_path):
+    make_clip("game1/clip1")
+    (tmp_path / "game2").mkdir()
+    (tmp_path / "game3" / ".clip1-4194302-x1y2").mkdir(parents=True)  # all a killed import left
+    raises_data_error(lambda: discover_clips(tmp_path, [1, 2]), tmp_path / "game2", match="no clip folder")
+    raises_data_error(lambda: discover_clips(tmp_path, [3]), tmp_path / "game3",
+                      match=r"no clip folder .*\.clip1-4194302-x1y2.* an import that did not finish")
+    raises_data_error(lambda: discover_clips(tmp_path), tmp_path / "game2", match="no clip folder")
+
+
 def test_check_stack_length(make_clip):
     clip = load_clip(make_clip(n=3))
     check_stack_length(clip, 3)
