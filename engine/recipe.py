@@ -6,7 +6,8 @@ calibrated on the validation games, and the held-out report.
     python train.py --stage all --data ROOT ... --proposal-flags "--batch-size 24" --refine-flags "--top-k 8"
 
 Steps, each into ``OUT`` and each skipped when its result is there (kill the command and run it again to go on; a
-killed training resumes from its last checkpoint):
+killed training resumes from its last checkpoint; ``OUT/recipe.json`` records the flags, and a rerun with other data,
+games or flags is refused):
 
 1. ``OUT/proposal``: ``train.py --stage proposal`` on ``--games``, checkpoint and presence threshold chosen on
    ``--val-games``;
@@ -91,6 +92,23 @@ def ensure_trained(run: Path, stage: str, flags: list[str]) -> None:
     train.main(["--stage", stage, *where])
 
 
+def _check_same_request(out: Path, args: argparse.Namespace) -> None:
+    """Record what ``out`` trains on (``out/recipe.json``) at its first run; a rerun asking for other data, games or
+    flags is refused, since the stages already there were trained on what the first run asked for."""
+    request = json.loads(json.dumps({key: value for key, value in vars(args).items() if key not in ("out", "device",
+                                     "wandb")}, default=lambda path: str(Path(path).resolve())))
+    saved_path = out / "recipe.json"
+    if saved_path.is_file():
+        saved = json.loads(saved_path.read_text())
+        differ = [key for key in sorted(set(saved) | set(request)) if saved.get(key) != request.get(key)]
+        if differ:
+            raise train.ConfigError(f"{out}: started with other flags (" + "; ".join(
+                f"--{key.replace('_', '-')} {saved.get(key)} then, {request.get(key)} now" for key in differ)
+                + "); rerun with the first run's flags to go on, or train into another --out")
+    else:
+        write_text_atomic(saved_path, json.dumps(request, indent=1) + "\n")
+
+
 def main(argv=None) -> dict:
     args = _parser().parse_args(argv)
     if args.max_minutes is not None and args.max_minutes <= 0:
@@ -114,6 +132,7 @@ def main(argv=None) -> dict:
     budget = {stage: ["--max-minutes", f"{args.max_minutes * share:.4g}"] if args.max_minutes else []
               for stage, share in (("proposal", PROPOSAL_SHARE), ("refine", 1 - PROPOSAL_SHARE))}
 
+    _check_same_request(out, args)
     ensure_trained(out / "proposal", "proposal",
                    [*common, *init, *budget["proposal"], *shlex.split(args.proposal_flags)])
     proposal = out / "proposal" / "best.pt"
