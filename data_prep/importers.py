@@ -73,6 +73,7 @@ from data_prep.clips import (
     read_frame,
     read_labels,
     write_labels,
+    xy_columns,
 )
 from data_prep.atomic import pid_alive
 from data_prep.video import count_video_frames, iter_video_frames, resize_frame
@@ -283,8 +284,9 @@ def import_tracknet(src: Path, out: Path, game: int | None = None, clip: int | N
 
 # ---------------------------------------------------------------------------------------------------- tracknetv3
 
-def _frame_csv_body(path: Path, header: str) -> list[tuple[int, list[str]]]:
-    """``[(line, cells), ...]`` of the non-blank rows of a per-frame csv whose header starts with ``frame``."""
+def _frame_csv_body(path: Path, header: str) -> tuple[list[tuple[int, list[str]]], tuple[int, int]]:
+    """``[(line, cells), ...]`` of the non-blank rows of a per-frame csv whose header starts with ``frame``, and its
+    (x, y) columns, found by name."""
     if not path.is_file():
         raise DataError(path, "label csv does not exist")
     rows = read_csv_rows(path)
@@ -295,7 +297,7 @@ def _frame_csv_body(path: Path, header: str) -> list[tuple[int, list[str]]]:
     body = [(line, row) for line, row in enumerate(rows[1:], start=2) if any(cell.strip() for cell in row)]
     if not body:
         raise DataError(path, "no label rows", 1)
-    return body
+    return body, xy_columns(path, rows[0])
 
 
 def read_tracknetv3_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -305,7 +307,7 @@ def read_tracknetv3_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
     numbered 0, 1, 2, ... one row each; anything else raises :class:`DataError` with the line.
     """
     path = Path(path)
-    body = _frame_csv_body(path, "Frame,Ball,x,y")
+    body, (ix, iy) = _frame_csv_body(path, "Frame,Ball,x,y")
     codes, xy = np.zeros(len(body), np.int64), np.full((len(body), 2), -1.0)
     for i, (line, row) in enumerate(body):
         cells = [cell.strip() for cell in row] + [""] * (4 - len(row))
@@ -316,7 +318,7 @@ def read_tracknetv3_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
             raise DataError(path, f"Ball {cells[1]!r} is not 0 or 1", line)
         if ball == 0:
             continue
-        x, y = cell_float(path, line, "x", cells[2]), cell_float(path, line, "y", cells[3])
+        x, y = cell_float(path, line, "x", cells[ix]), cell_float(path, line, "y", cells[iy])
         if not (0 <= x <= 1 and 0 <= y <= 1):
             raise DataError(path, f"normalised ball position ({x}, {y}) outside 0..1", line)
         codes[i], xy[i] = 1, (x, y)
@@ -420,7 +422,7 @@ def read_video_labels(path: Path) -> VideoLabels:
     :class:`DataError` with the line.
     """
     path = Path(path)
-    body = _frame_csv_body(path, LABELLED_VIDEO_HEADER)
+    body, (ix, iy) = _frame_csv_body(path, LABELLED_VIDEO_HEADER)
     n = len(body)
     codes, xy, traj = np.full(n, -1, np.int64), np.full((n, 2), -1.0), np.full(n, -1, np.int64)
     for i, (line, row) in enumerate(body):
@@ -440,9 +442,9 @@ def read_video_labels(path: Path) -> VideoLabels:
             traj[i] = int(status)
         if code == 0:
             continue
-        if not cells[2] or not cells[3]:
+        if not cells[ix] or not cells[iy]:
             raise DataError(path, f"blank x/y for a visible ball (visibility {cells[1]})", line)
-        xy[i] = cell_float(path, line, "x", cells[2]), cell_float(path, line, "y", cells[3])
+        xy[i] = cell_float(path, line, "x", cells[ix]), cell_float(path, line, "y", cells[iy])
     return VideoLabels(codes, xy, traj, np.array([line for line, _ in body], np.int64))
 
 

@@ -62,6 +62,14 @@ def test_header_variants_and_blank_lines(make_clip):
     np.testing.assert_array_equal(labels.xy, [[5, 6], [-1, -1]])
 
 
+def test_x_and_y_are_read_by_their_header_names(make_clip, tmp_path):
+    swapped = make_clip(n=2, rows=[["0000.jpg", 1, 6, 5, ""], ["0001.jpg", 0, "", "", ""]],
+                        header=["file name", "code", "y", "x", "q"])
+    np.testing.assert_array_equal(load_clip(swapped).labels.xy, [[5, 6], [-1, -1]])
+    unnamed = make_clip("game1/clip2", n=1, rows=[["0000.jpg", 1, 6, 5, ""]], header=["file name", "code", "a", "b"])
+    raises_data_error(lambda: load_clip(unnamed), unnamed / "labels.csv", 1, match="no x and y column")
+
+
 def test_write_labels_round_trip(tmp_path):
     names = ["0000.jpg", "0001.jpg", "0002.jpg"]
     labels = Labels(np.array([1, 0, 3]), np.array([[1.23456, 2.5], [-1, -1], [63.9996, 0.0]]), np.array([0, -1, 2]))
