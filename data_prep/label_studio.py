@@ -333,6 +333,8 @@ def video_labels(task: Mapping, annotation: Mapping, size: tuple[int, int], n_fr
             if not isinstance(frame, int) or frame < 1:
                 raise DataError(source, f"task {tid} region {rid}: keyframe frame {frame!r} is not a whole number "
                                         ">= 1 (Label Studio numbers video frames from 1)")
+            _check_numbers(item, ("x", "y", "width", "height"), f"task {tid} region {rid} keyframe frame {frame}",
+                           source)
             if frame > n_frames:
                 log.warning("%s: task %s region %s: keyframe at frame %d past the video's %d frames is ignored",
                             source, tid, rid, frame, n_frames)
@@ -375,6 +377,8 @@ def image_label(task: Mapping, annotation: Mapping, size: tuple[int, int], label
                                     f"{task['data']['image']!r} maps to is {size[0]}x{size[1]}")
         names = value.get(kind if kind.endswith("labels") else "labels") or value.get("labels") or []
         code = _code(names, labels, where, source)
+        _check_numbers(value, ("x", "y") if kind.startswith("keypoint") else ("x", "y", "width", "height"), where,
+                       source)
         if kind.startswith("keypoint"):
             u, v = value["x"] / 100 * size[0], value["y"] / 100 * size[1]
         else:
@@ -389,6 +393,14 @@ def image_label(task: Mapping, annotation: Mapping, size: tuple[int, int], label
         return 0, (-1.0, -1.0)
     code, point, _ = balls[0]
     return (choice if choice is not None else code), point
+
+
+def _check_numbers(value: Mapping, fields: Sequence[str], where: str, source: Path) -> None:
+    """Each of ``fields`` is a finite number in ``value`` (a missing one would read as 0: a ball in the corner)."""
+    for field in fields:
+        number = value.get(field)
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
+            raise DataError(source, f"{where}: no {field!r} (a number), got {number!r}")
 
 
 def _named_target(path: Path, video: bool) -> tuple[int, int] | None:

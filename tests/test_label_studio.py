@@ -163,6 +163,17 @@ def test_two_balls_in_one_frame_names_task_and_frame(media, tmp_path):
     assert not (tmp_path / "out").exists()  # checked before anything is written
 
 
+@pytest.mark.parametrize("name", ["video_export.json", "image_export.json"])
+def test_a_keyframe_or_point_without_x_names_task_and_field(name, media, tmp_path):
+    tasks = _recorded(name)
+    result = next(r for r in tasks[0]["annotations"][0]["result"] if r["type"] != "choices")
+    value = result["value"]["sequence"][0] if "sequence" in result["value"] else result["value"]
+    del value["x"]
+    with pytest.raises(DataError, match=rf"task {tasks[0]['id']} region {result['id']}.*: no 'x' \(a number\)"):
+        ls.import_export(_write(tmp_path, tasks), tmp_path / "out", media_root=media)
+    assert not (tmp_path / "out").exists()
+
+
 def test_unknown_label_and_label_map(media, tmp_path):
     tasks = _recorded("video_export.json")
     region = tasks[0]["annotations"][0]["result"][0]
