@@ -16,6 +16,7 @@ became NaN or infinite. Anything else is a bug and shows its traceback.
 """
 import sys
 
+from data_prep.atomic import os_error_line
 from data_prep.clips import DataError
 from engine import recipe
 from engine.loop import NonFiniteLoss
@@ -32,8 +33,11 @@ def cli(argv=None) -> int:
             recipe.main(rest)
         else:
             main(argv)
-    except (DataError, CheckpointError, RunFolderBusy, ConfigError, NonFiniteLoss, OSError) as error:
+    except (DataError, CheckpointError, RunFolderBusy, ConfigError, NonFiniteLoss) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # a full disk, a read-only run folder: the file (or run folder) and the reason
+        print(f"error: {os_error_line(error)}", file=sys.stderr)
         return 2
     return 0
 

@@ -9,6 +9,7 @@ import shutil
 from functools import partial
 from pathlib import Path
 
+from data_prep.atomic import naming
 from data_prep.clips import Clip, DataError, clip_problems, discover_clips
 from data_prep.embedded import EMBEDDED, ensure_embedded
 from engine.cli_args import parse_args
@@ -49,6 +50,9 @@ def main(argv=None, description: str | None = None) -> float:
     with run_folder_lock(out):
         try:
             return _evaluate(args, root, games, clips, out, track, probability, extra)
+        except OSError as error:  # a full disk: the message names the file, else the run folder
+            _remove_if_empty(out)
+            raise naming(error, out) from None
         except BaseException:
             _remove_if_empty(out)  # a run that failed before writing anything leaves no empty runs/exp_N behind
             raise

@@ -34,7 +34,7 @@ import torch
 from timm.utils import ModelEmaV3
 from torch.utils.data import DataLoader, RandomSampler
 
-from data_prep.atomic import write_text_atomic
+from data_prep.atomic import naming, write_text_atomic
 from engine import baseline_stage, distributed, proposal_stage, refine_stage
 from engine.checkpoint import rng_state, save_checkpoint, seed_everything, set_rng_state
 from engine.config import (
@@ -126,7 +126,10 @@ def main(argv=None) -> dict:
     with run_folder_lock(run_dir) if processes.is_main else contextlib.nullcontext():
         if processes.is_main and not cfg.resume:
             _clear_earlier_run(run_dir, overwrite)
-        return train(stage_name, cfg, given, processes, processes.broadcast(run_dir))
+        try:
+            return train(stage_name, cfg, given, processes, processes.broadcast(run_dir))
+        except OSError as error:  # e.g. a full disk: the message names the file, else the run folder
+            raise naming(error, run_dir) from None
 
 
 def train(stage_name: str, cfg, given: set[str], processes: distributed.Processes, run_dir: Path) -> dict:

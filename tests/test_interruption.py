@@ -6,6 +6,7 @@ import errno
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -309,3 +310,20 @@ def test_a_finished_run_is_not_trained_over_without_resume_or_overwrite(ball_dat
     train.main(tiny_args(ball_data, tmp_path / "cache", out, epochs=1) + ["--overwrite"])
     assert load_checkpoint(out / "last.pt")["epoch"] == 0
     assert len(log_rows(out)) == len([row for row in log_rows(out) if "earlier" not in row])
+
+
+def test_a_full_disk_names_the_checkpoint_it_could_not_write_fresh_or_resumed(ball_data, tmp_path, monkeypatch,
+                                                                              capsys):
+    cache, resumed = tmp_path / "cache", tmp_path / "resumed"
+    train.main(tiny_args(ball_data, cache, resumed, epochs=1))
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full)
+    for argv, out in ((tiny_args(ball_data, cache, tmp_path / "fresh", epochs=1), tmp_path / "fresh"),
+                      (["--stage", "proposal", "--resume", str(resumed), "--epochs", "2"], resumed)):
+        assert train.cli(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()[-1]
+        assert re.fullmatch(rf"error: {out}/(best|last)\.pt: No space left on device", err), err
+    assert load_checkpoint(resumed / "last.pt")["epoch"] == 0  # the earlier checkpoint is whole
