@@ -327,3 +327,14 @@ def test_a_full_disk_names_the_checkpoint_it_could_not_write_fresh_or_resumed(ba
         err = capsys.readouterr().err.strip().splitlines()[-1]
         assert re.fullmatch(rf"error: {out}/(best|last)\.pt: No space left on device", err), err
     assert load_checkpoint(resumed / "last.pt")["epoch"] == 0  # the earlier checkpoint is whole
+
+
+def test_training_clips_all_shorter_than_the_stack_are_one_error_line(tmp_path, capsys):
+    from tests.conftest import write_ball_clip
+
+    for game, frames in ((1, 2), (2, 2), (3, 8)):  # training games 1 and 2 hold 2 frames, the stack is 3
+        write_ball_clip(tmp_path / "data" / f"game{game}" / "clip1", n=frames, seed=game)
+    assert train.cli(tiny_args(tmp_path / "data", tmp_path / "cache", tmp_path / "run", epochs=1)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0] == f"error: {tmp_path / 'data'}: no training clip left, every one is unusable:"
+    assert "game1/clip1: clip has 2 frames, shorter than the stack of 3" in err[1]
