@@ -45,6 +45,9 @@ def cli(argv=None) -> int:
     except ArgumentError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: one line, no traceback (a rerun replaces the partial evaluation)
+        print("interrupted; run the command again to redo it", file=sys.stderr)
+        return 130
     return 0
 
 

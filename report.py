@@ -83,6 +83,9 @@ def cli(argv=None) -> int:
     except OSError as error:  # a full disk, a read-only --out
         print(f"error: {os_error_line(error)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: one line, no traceback
+        print("interrupted; run the command again to redo it", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -97,6 +97,9 @@ def cli(argv=None) -> int:
     except ArgumentError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: one line, no traceback
+        print("interrupted; run the command again to redo it", file=sys.stderr)
+        return 130
 
 
 def _run(argv) -> int:

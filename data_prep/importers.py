@@ -79,6 +79,7 @@ from data_prep.atomic import pid_alive
 from data_prep.video import count_video_frames, iter_video_frames, resize_frame
 
 log = logging.getLogger(__name__)
+INTERRUPTED = "interrupted; the clips finished before are whole, the one being written was removed"
 
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".avi", ".mov", ".mkv", ".webm")
 JPEG_QUALITY = 95
@@ -659,6 +660,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, FileExistsError) as error:  # DataError is a ValueError
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C: one line, no traceback
+        print(INTERRUPTED, file=sys.stderr)
+        return 130
     for path in clips:
         print(path)
     return 0

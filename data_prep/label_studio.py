@@ -789,6 +789,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, FileExistsError, OSError) as error:  # DataError is a ValueError
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C: one line, no traceback
+        print("interrupted; run the command again", file=sys.stderr)
+        return 130
     for path in paths:
         print(path)
     return 0

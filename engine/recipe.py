@@ -35,7 +35,7 @@ from data_prep.atomic import write_text_atomic
 from data_prep.clips import discover_clips
 from data_prep.embedded import ensure_embedded
 from engine import bundle, train
-from engine.runs import next_run_dir, training_flags
+from engine.runs import Interrupted, next_run_dir, training_flags
 from tracking.stages import compare_stages
 from tracking.tracker import Tracker
 from tracking.weights import DEFAULT_BUNDLE
@@ -133,11 +133,14 @@ def main(argv=None) -> dict:
               for stage, share in (("proposal", PROPOSAL_SHARE), ("refine", 1 - PROPOSAL_SHARE))}
 
     _check_same_request(out, args)
-    ensure_trained(out / "proposal", "proposal",
-                   [*common, *init, *budget["proposal"], *shlex.split(args.proposal_flags)])
-    proposal = out / "proposal" / "best.pt"
-    ensure_trained(out / "refine", "refine",
-                   [*common, *init, *budget["refine"], "--proposal", str(proposal), *shlex.split(args.refine_flags)])
+    try:
+        ensure_trained(out / "proposal", "proposal",
+                       [*common, *init, *budget["proposal"], *shlex.split(args.proposal_flags)])
+        proposal = out / "proposal" / "best.pt"
+        ensure_trained(out / "refine", "refine", [*common, *init, *budget["refine"], "--proposal", str(proposal),
+                                                  *shlex.split(args.refine_flags)])
+    except Interrupted:  # the recipe goes on from where it stopped when run again, not the stage alone
+        raise Interrupted(f"interrupted; go on with the same command (--stage all ... --out {out})") from None
     tracker = out / "tracker.pt"
     if not tracker.is_file():
         bundle.main(["--proposal", str(proposal), "--refine", str(out / "refine" / "best.pt"), *data, *val,

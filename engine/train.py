@@ -57,7 +57,7 @@ from engine.loop import (
     train_one_epoch,
     warmup_cosine,
 )
-from engine.runs import next_run_dir, run_folder_lock
+from engine.runs import Interrupted, next_run_dir, run_folder_lock
 from model.checkpoint import CheckpointError, load_checkpoint
 from tracking.weights import stage_part
 
@@ -130,6 +130,9 @@ def main(argv=None) -> dict:
             return train(stage_name, cfg, given, processes, processes.broadcast(run_dir))
         except OSError as error:  # e.g. a full disk: the message names the file, else the run folder
             raise naming(error, run_dir) from None
+        except KeyboardInterrupt:
+            raise Interrupted(f"interrupted; resume with: python train.py --stage {stage_name} --resume {run_dir}") \
+                from None
 
 
 def train(stage_name: str, cfg, given: set[str], processes: distributed.Processes, run_dir: Path) -> dict:

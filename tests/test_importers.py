@@ -173,6 +173,19 @@ def test_an_import_sweeps_the_temp_folders_of_killed_imports_only(tmp_path):
     assert (game / "clip3" / "0000.jpg").read_bytes() == b"the old clip3"
 
 
+def test_ctrl_c_in_the_command_is_one_line(tmp_path, monkeypatch, capsys):
+    src = tmp_path / "rallies"
+    write_rally(src, "00001", 12)
+
+    def ctrl_c(path, rgb):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(importers, "_write_jpeg", ctrl_c)
+    assert main(["tracknetv3", str(src), "--out", str(tmp_path / "out")]) == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1] == importers.INTERRUPTED
+    assert not (tmp_path / "out" / "game1").exists()
+
+
 def test_refuses_to_overwrite_unless_asked(tmp_path):
     src = tmp_path / "rallies"
     write_rally(src, "00001", 6)

@@ -338,3 +338,24 @@ def test_training_clips_all_shorter_than_the_stack_are_one_error_line(tmp_path, 
     err = capsys.readouterr().err.strip().splitlines()
     assert err[0] == f"error: {tmp_path / 'data'}: no training clip left, every one is unusable:"
     assert "game1/clip1: clip has 2 frames, shorter than the stack of 3" in err[1]
+
+
+def test_ctrl_c_is_one_line_saying_how_to_go_on(ball_data, tmp_path, monkeypatch, capsys):
+    import evaluate
+    import track
+    from engine import train as engine_train
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    out = tmp_path / "run"
+    monkeypatch.setattr(engine_train, "save_checkpoint", ctrl_c)  # the first epoch ends: Ctrl-C
+    assert train.cli(tiny_args(ball_data, tmp_path / "cache", out, epochs=1)) == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1] == \
+        f"interrupted; resume with: python train.py --stage proposal --resume {out}"
+    monkeypatch.setattr("engine.evaluate.discover_clips", ctrl_c)
+    assert evaluate.cli(["--data", str(ball_data), "--games", "3", "--predictions", str(tmp_path)]) == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1] == "interrupted; run the command again to redo it"
+    monkeypatch.setattr("tracking.tracker.Tracker.load", ctrl_c)
+    assert track.cli([str(ball_data / "game1" / "clip1"), "--out", str(tmp_path / "t")]) == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1] == "interrupted; run the command again to redo it"
