@@ -17,8 +17,10 @@ if [ ! -x "$venv/bin/python" ]; then
   "$python_bin" -m venv "$venv"
 fi
 # requirements.lock pins every transitive version (`bash .ci/lock.sh` remakes it), so a fresh .venv gets what CI tested.
-want=$(cat "$project/requirements.txt" "$project/requirements.lock" | sha256sum | cut -d' ' -f1)
-if [ "$(cat "$venv/.requirements.sha256" 2>/dev/null)" != "$want" ]; then
+want=$(sha256sum "$project/requirements.txt" | cut -d' ' -f1)
+want_lock=$(sha256sum "$project/requirements.lock" | cut -d' ' -f1)
+if [ "$(cat "$venv/.requirements.sha256" 2>/dev/null)" != "$want" ] \
+    || [ "$(cat "$venv/.lock.sha256" 2>/dev/null)" != "$want_lock" ]; then
   echo "installing requirements.txt into .venv (first run takes a few minutes)" >&2
   # No wheel cache: torch's CUDA libraries are ~3 GB of downloads that would otherwise be kept twice on disk.
   if ! (cd "$project" && "$venv/bin/python" -m pip install -q --no-cache-dir -r requirements.txt -c requirements.lock \
@@ -31,6 +33,7 @@ if [ "$(cat "$venv/.requirements.sha256" 2>/dev/null)" != "$want" ]; then
     exit 1
   fi
   echo "$want" > "$venv/.requirements.sha256"
+  echo "$want_lock" > "$venv/.lock.sha256"
 fi
 export PYTHONPATH="$project${PYTHONPATH:+:$PYTHONPATH}" WANDB_MODE="${WANDB_MODE:-offline}"
 
