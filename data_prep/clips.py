@@ -385,8 +385,8 @@ def discover_clips(root: Path, games: list[int] | None = None, *, require_labels
         clip_dirs = _numbered(game_dirs[game], "clip")
         if not clip_dirs:  # a game asked for (or found) with nothing in it is an error, never a game dropped
             hidden = sorted(p.name for p in game_dirs[game].iterdir() if p.is_dir() and p.name.startswith(".clip"))
-            raise DataError(game_dirs[game], "no clip folder (clipC) in this game" + (
-                f"; only {', '.join(hidden)}, left by an import that did not finish: import it again" if hidden else ""))
+            left = f"; only {', '.join(hidden)}, left by an import that did not finish: import it again"
+            raise DataError(game_dirs[game], "no clip folder (clipC) in this game" + (left if hidden else ""))
         for number in sorted(clip_dirs):
             try:
                 clips.append(load_clip(clip_dirs[number], game, number, require_labels=require_labels))

@@ -60,6 +60,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from data_prep.atomic import pid_alive
 from data_prep.clips import (
     CODES,
     LABEL_FILES,
@@ -75,7 +76,6 @@ from data_prep.clips import (
     write_labels,
     xy_columns,
 )
-from data_prep.atomic import pid_alive
 from data_prep.video import count_video_frames, iter_video_frames, resize_frame
 
 log = logging.getLogger(__name__)

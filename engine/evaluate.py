@@ -66,7 +66,8 @@ def _evaluate(args, root: Path, games, clips: list[Clip], out: Path, track, prob
             shutil.rmtree(path) if path.is_dir() else path.unlink()
     print(f"scoring {len(clips)} clips of {root} -> {out}")
     config = {"stage": "evaluate", "data_root": str(root), "games": games, "clips": [clip.name for clip in clips],
-              "predictions": args.predictions, "tolerance": args.tolerance, "git": git_commit(), **extra, "outputs": list(EVALUATION_OUTPUTS)}
+              "predictions": args.predictions, "tolerance": args.tolerance, "git": git_commit(), **extra,
+              "outputs": list(EVALUATION_OUTPUTS)}
     (out / "config.json").write_text(json.dumps(config, indent=1, default=str))
     logger = RunLogger(out, json.loads(json.dumps(config, default=str)), "evaluate", args.wandb,
                        tags=["synthetic" if args.data is None else Path(args.data).name, config["git"]])
