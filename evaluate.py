@@ -29,6 +29,7 @@ def cli(argv=None) -> int:
     """The command line: bad data or weights print ``error: <file>: <message>`` (no traceback), exit status 2."""
     try:
         parse_args(argv, __doc__)  # before the imports below: a bad argument fails at once
+        from data_prep.atomic import os_error_line
         from data_prep.clips import DataError
         from engine.runs import RunFolderBusy
         from model.checkpoint import CheckpointError
@@ -38,9 +39,15 @@ def cli(argv=None) -> int:
         except (DataError, CheckpointError, RunFolderBusy) as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
+        except OSError as error:  # a full disk, a read-only --out
+            print(f"error: {os_error_line(error)}", file=sys.stderr)
+            return 2
     except ArgumentError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: one line, no traceback (a rerun replaces the partial evaluation)
+        print("interrupted; run the command again to redo it", file=sys.stderr)
+        return 130
     return 0
 
 

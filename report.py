@@ -16,6 +16,7 @@ import logging
 import sys
 from pathlib import Path
 
+from data_prep.atomic import os_error_line
 from engine.logger import wandb_mode
 from evaluation.html_report import write_html_report
 from evaluation.run_data import load_run, run_folders
@@ -25,7 +26,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", type=Path, nargs="+", help="run folders (runs/proposal_N, runs/exp_N, ...) or "
                         "folders holding run folders (runs/demo_N)")
-    parser.add_argument("--out", type=Path, help="HTML file to write; default: report.html in the first run folder")
+    parser.add_argument("--out", type=Path, help="HTML file to write (an existing folder: report.html in it); "
+                        "default: report.html in the first run folder")
     parser.add_argument("--worst", type=int, default=8, help="worst frames shown per run")
     parser.add_argument("--wandb-report", action="store_true",
                         help="also save a W&B Report comparing the runs (needs WANDB_API_KEY, or WANDB_MODE=online)")
@@ -40,6 +42,7 @@ def main(argv=None) -> dict:
     folders = [folder for path in args.runs for folder in run_folders(path)]
     runs = [load_run(folder) for folder in folders]
     out = args.out or args.runs[0] / "report.html"
+    out = out / "report.html" if out.is_dir() else out
     write_html_report(runs, out, args.worst)
     print(f"HTML report: {out}")
     result = {"html": out, "wandb": None, "wandb_skipped": None}
@@ -77,6 +80,12 @@ def cli(argv=None) -> int:
     except FileNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # a full disk, a read-only --out
+        print(f"error: {os_error_line(error)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # Ctrl-C: one line, no traceback
+        print("interrupted; run the command again to redo it", file=sys.stderr)
+        return 130
     return 0
 
 

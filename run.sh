@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# One entry point that sets itself up: creates .venv (Python 3.11) and installs requirements.txt when they changed.
+# One entry point that sets itself up: creates .venv (Python 3.11) and installs requirements.txt (versions locked by
+# requirements.lock) when either changed.
 #   bash run.sh demo    render the embedded synthetic data, train both stages briefly, evaluate, write videos
 #   bash run.sh test    run the whole test suite
 #   bash run.sh python evaluate.py ...   any command inside the environment
@@ -15,11 +16,14 @@ if [ ! -x "$venv/bin/python" ]; then
   echo "creating .venv with $python_bin" >&2
   "$python_bin" -m venv "$venv"
 fi
+# requirements.lock pins every transitive version (`bash .ci/lock.sh` remakes it), so a fresh .venv gets what CI tested.
 want=$(sha256sum "$project/requirements.txt" | cut -d' ' -f1)
-if [ "$(cat "$venv/.requirements.sha256" 2>/dev/null)" != "$want" ]; then
+want_lock=$(sha256sum "$project/requirements.lock" | cut -d' ' -f1)
+if [ "$(cat "$venv/.requirements.sha256" 2>/dev/null)" != "$want" ] \
+    || [ "$(cat "$venv/.lock.sha256" 2>/dev/null)" != "$want_lock" ]; then
   echo "installing requirements.txt into .venv (first run takes a few minutes)" >&2
   # No wheel cache: torch's CUDA libraries are ~3 GB of downloads that would otherwise be kept twice on disk.
-  if ! (cd "$project" && "$venv/bin/python" -m pip install -q --no-cache-dir -r requirements.txt \
+  if ! (cd "$project" && "$venv/bin/python" -m pip install -q --no-cache-dir -r requirements.txt -c requirements.lock \
       > "$venv/pip.log" 2>&1); then
     cat "$venv/pip.log"
     if grep -q "No space left on device" "$venv/pip.log"; then
@@ -29,6 +33,7 @@ if [ "$(cat "$venv/.requirements.sha256" 2>/dev/null)" != "$want" ]; then
     exit 1
   fi
   echo "$want" > "$venv/.requirements.sha256"
+  echo "$want_lock" > "$venv/.lock.sha256"
 fi
 export PYTHONPATH="$project${PYTHONPATH:+:$PYTHONPATH}" WANDB_MODE="${WANDB_MODE:-offline}"
 

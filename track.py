@@ -27,6 +27,7 @@ from pathlib import Path
 from engine.cli_args import ArgumentError, check_weights_and_out
 
 FOLDER_FPS = 30.0  # a frame folder carries no frame rate (tracking.video_job.FOLDER_FPS)
+TRACK_OUTPUTS = ("track.csv", "track.csv.part", "overlay.mp4", "summary.json")  # what --out receives
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -61,6 +62,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.label_studio and args.source.is_dir():
         raise ArgumentError("--label-studio: needs a video file: Label Studio's video tasks play the video itself")
     check_weights_and_out(args.weights, args.out)
+    if args.out is not None and args.source.is_file() and args.source.name in TRACK_OUTPUTS \
+            and args.source.resolve().parent == args.out.resolve():
+        raise ArgumentError(f"{args.source}: --out would write over the video being tracked; choose another --out")
     return args
 
 
@@ -93,6 +97,9 @@ def cli(argv=None) -> int:
     except ArgumentError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: one line, no traceback
+        print("interrupted; run the command again to redo it", file=sys.stderr)
+        return 130
 
 
 def _run(argv) -> int:

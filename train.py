@@ -12,14 +12,16 @@ checkpoint each epoch.
 
 Bad input stops with ``error: <file or flag>: <message>`` and exit status 2: unreadable or missing data, a missing
 or corrupt checkpoint, a run folder another process is training in, a config value out of range, a loss that
-became NaN or infinite. Anything else is a bug and shows its traceback.
+became NaN or infinite; a full disk names the file. Ctrl-C prints how to resume (exit status 130). Anything else
+is a bug and shows its traceback.
 """
 import sys
 
+from data_prep.atomic import os_error_line
 from data_prep.clips import DataError
 from engine import recipe
 from engine.loop import NonFiniteLoss
-from engine.runs import RunFolderBusy
+from engine.runs import Interrupted, RunFolderBusy
 from engine.train import ConfigError, main
 from model.checkpoint import CheckpointError
 
@@ -32,9 +34,18 @@ def cli(argv=None) -> int:
             recipe.main(rest)
         else:
             main(argv)
-    except (DataError, CheckpointError, RunFolderBusy, ConfigError, NonFiniteLoss, OSError) as error:
+    except (DataError, CheckpointError, RunFolderBusy, ConfigError, NonFiniteLoss) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # a full disk, a read-only run folder: the file (or run folder) and the reason
+        print(f"error: {os_error_line(error)}", file=sys.stderr)
+        return 2
+    except Interrupted as interrupted:  # Ctrl-C: how to go on, not a traceback
+        print(interrupted, file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
     return 0
 
 

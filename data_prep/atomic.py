@@ -21,8 +21,21 @@ def atomic_path(path: Path) -> Iterator[Path]:
     try:
         yield tmp
         os.replace(tmp, path)
+    except OSError as error:  # a full disk fails a write with no file named: name the target
+        raise naming(error, path) from None
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def naming(error: OSError, path: Path) -> OSError:
+    """``error`` itself when it names a file, else the same error naming ``path`` (a write or flush that fails on
+    a full disk names none)."""
+    return error if error.filename else OSError(error.errno, error.strerror or str(error), str(path))
+
+
+def os_error_line(error: OSError) -> str:
+    """``FILE: reason`` for the commands' ``error: FILE: reason`` line."""
+    return f"{error.filename}: {error.strerror}" if error.filename and error.strerror else str(error)
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -169,7 +169,8 @@ def read_frame(path: Path) -> np.ndarray:
 
     JPEGs are decoded by libjpeg-turbo in strict mode (simplejpeg), which turns libjpeg's "Corrupt JPEG data"
     warnings into errors: a file damaged in the middle keeps its markers and would otherwise decode to garbage
-    silently (OpenCV only prints the warning). The pixels are the same as ``cv2.imdecode``'s, and it is faster.
+    silently (OpenCV only prints the warning). Any JPEG it rejects is an error, never handed to OpenCV. The pixels
+    are the same as ``cv2.imdecode``'s, and it is faster.
     """
     try:
         data = np.fromfile(path, dtype=np.uint8)
@@ -182,10 +183,10 @@ def read_frame(path: Path) -> np.ndarray:
             raise DataError(path, "truncated or corrupt JPEG (no end-of-image marker)")
         try:
             return simplejpeg.decode_jpeg(data, colorspace="RGB")
-        except ValueError as error:
+        except ValueError as error:  # every error: OpenCV would decode many of these files to garbage
             if "corrupt" in str(error).lower() or "premature" in str(error).lower():
                 raise DataError(path, f"corrupt JPEG data, the image would be garbage ({error})") from None
-            # anything else (e.g. a CMYK JPEG simplejpeg does not convert) goes through OpenCV below
+            raise DataError(path, f"unreadable or corrupt JPEG: {error}") from None
     image = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if image is None:
         raise DataError(path, "unreadable or corrupt image")
@@ -253,11 +254,22 @@ def read_csv_rows(path: Path) -> list[list[str]]:
         raise DataError(path, f"malformed CSV: {error}") from None
 
 
+def xy_columns(path: Path, header: list[str]) -> tuple[int, int]:
+    """(x column, y column) of a label csv, by their header names (``x``, ``X``, ``x-coordinate`` ...), so a file
+    listing y before x is read right; a header without exactly one of each raises :class:`DataError`."""
+    names = [cell.strip().lower() for cell in header]
+    x, y = ([i for i, name in enumerate(names) if name.startswith(axis)] for axis in "xy")
+    if len(x) != 1 or len(y) != 1:
+        raise DataError(path, f"no x and y column in header {header!r} (one column named x..., one y...)", 1)
+    return x[0], y[0]
+
+
 def read_labels(path: Path, frame_names: list[str], size: tuple[int, int]) -> Labels:
     """Parse ``labels.csv`` or ``Label.csv`` for the frames ``frame_names`` of size ``(width, height)``.
 
     The format is recognised by the header; columns are taken by position (file name, code, x, y, extra) so
-    header spellings like ``x-coordinate`` work too. Rows must list the frames in order, one row each.
+    header spellings like ``x-coordinate`` work too, except x and y, found by name (:func:`xy_columns`). Rows must
+    list the frames in order, one row each.
     """
     path = Path(path)
     width, height = size
@@ -268,6 +280,7 @@ def read_labels(path: Path, frame_names: list[str], size: tuple[int, int]) -> La
     if len(header) < 4 or not header[0].startswith("file"):
         raise DataError(path, f"unrecognised header {rows[0]!r}; expected 'file name,code,x,y,q' "
                               "or 'File Name,Visibility Class,X,Y,Trajectory Pattern'", 1)
+    ix, iy = xy_columns(path, rows[0])
     body = [(number, row) for number, row in enumerate(rows[1:], start=2) if any(cell.strip() for cell in row)]
     first_line: dict[str, int] = {}
     for line, row in body:
@@ -307,9 +320,9 @@ def read_labels(path: Path, frame_names: list[str], size: tuple[int, int]) -> La
             confidence[i] = value
         if code == 0:
             continue
-        if not cells[2] or not cells[3]:
+        if not cells[ix] or not cells[iy]:
             raise DataError(path, f"blank x/y for a visible ball (code {code})", line)
-        x, y = cell_float(path, line, "x", cells[2]), cell_float(path, line, "y", cells[3])
+        x, y = cell_float(path, line, "x", cells[ix]), cell_float(path, line, "y", cells[iy])
         if not (0 <= x < width and 0 <= y < height):  # pixel centres run 0 .. width - 1: x = width is off the frame
             raise DataError(path, f"ball at ({x}, {y}) outside the {width}x{height} frame, x in [0, {width}) and "
                                   f"y in [0, {height}) (code {code})", line)
@@ -370,6 +383,10 @@ def discover_clips(root: Path, games: list[int] | None = None, *, require_labels
     clips = []
     for game in sorted(game_dirs):
         clip_dirs = _numbered(game_dirs[game], "clip")
+        if not clip_dirs:  # a game asked for (or found) with nothing in it is an error, never a game dropped
+            hidden = sorted(p.name for p in game_dirs[game].iterdir() if p.is_dir() and p.name.startswith(".clip"))
+            left = f"; only {', '.join(hidden)}, left by an import that did not finish: import it again"
+            raise DataError(game_dirs[game], "no clip folder (clipC) in this game" + (left if hidden else ""))
         for number in sorted(clip_dirs):
             try:
                 clips.append(load_clip(clip_dirs[number], game, number, require_labels=require_labels))

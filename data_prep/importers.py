@@ -60,6 +60,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from data_prep.atomic import pid_alive
 from data_prep.clips import (
     CODES,
     LABEL_FILES,
@@ -73,10 +74,12 @@ from data_prep.clips import (
     read_frame,
     read_labels,
     write_labels,
+    xy_columns,
 )
 from data_prep.video import count_video_frames, iter_video_frames, resize_frame
 
 log = logging.getLogger(__name__)
+INTERRUPTED = "interrupted; the clips finished before are whole, the one being written was removed"
 
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".avi", ".mov", ".mkv", ".webm")
 JPEG_QUALITY = 95
@@ -141,13 +144,14 @@ def _atomic_clip(out: Path, game: int, clip: int, *, labelled: bool, overwrite: 
     _check_free(out, [(game, clip)], overwrite)
     new_game = not game_dir.exists()
     game_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".clip{clip}-", dir=game_dir))
+    _sweep_killed_imports(game_dir)
+    tmp = Path(tempfile.mkdtemp(prefix=f".clip{clip}-{os.getpid()}-", dir=game_dir))
     try:
         yield tmp
         load_clip(tmp, game, clip, require_labels=labelled)  # never publish a clip the data layer rejects
         old = _numbered_dirs(game_dir, "clip").get(clip)
         if old is not None:  # overwrite: move the old clip aside first so the rename below cannot collide
-            trash = Path(tempfile.mkdtemp(prefix=f".clip{clip}-old-", dir=game_dir))
+            trash = Path(tempfile.mkdtemp(prefix=f".clip{clip}-{os.getpid()}-old-", dir=game_dir))
             old.rename(trash / old.name)
             tmp.rename(final)
             shutil.rmtree(trash)
@@ -158,6 +162,20 @@ def _atomic_clip(out: Path, game: int, clip: int, *, labelled: bool, overwrite: 
         if new_game and not any(game_dir.iterdir()):
             game_dir.rmdir()
         raise
+
+
+def _sweep_killed_imports(game_dir: Path) -> None:
+    """Remove the hidden folders (``.clipC-PID-...``) of imports into ``game_dir`` whose process is gone (SIGKILL
+    runs no cleanup); a replaced clip such an import had moved aside but not yet replaced is put back."""
+    for folder in game_dir.glob(".clip*-*"):
+        m = re.fullmatch(r"\.clip(\d+)-(\d+)-(old-)?.*", folder.name)
+        if not m or not folder.is_dir() or pid_alive(int(m.group(2))):
+            continue
+        old = next(folder.iterdir(), None) if m.group(3) else None
+        if old is not None and int(m.group(1)) not in _numbered_dirs(game_dir, "clip"):
+            old.rename(game_dir / old.name)
+        log.warning("%s: removing %s, left by an import that was killed", game_dir, folder.name)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _check_max_frames(max_frames: int | None) -> None:
@@ -267,8 +285,9 @@ def import_tracknet(src: Path, out: Path, game: int | None = None, clip: int | N
 
 # ---------------------------------------------------------------------------------------------------- tracknetv3
 
-def _frame_csv_body(path: Path, header: str) -> list[tuple[int, list[str]]]:
-    """``[(line, cells), ...]`` of the non-blank rows of a per-frame csv whose header starts with ``frame``."""
+def _frame_csv_body(path: Path, header: str) -> tuple[list[tuple[int, list[str]]], tuple[int, int]]:
+    """``[(line, cells), ...]`` of the non-blank rows of a per-frame csv whose header starts with ``frame``, and its
+    (x, y) columns, found by name."""
     if not path.is_file():
         raise DataError(path, "label csv does not exist")
     rows = read_csv_rows(path)
@@ -279,7 +298,7 @@ def _frame_csv_body(path: Path, header: str) -> list[tuple[int, list[str]]]:
     body = [(line, row) for line, row in enumerate(rows[1:], start=2) if any(cell.strip() for cell in row)]
     if not body:
         raise DataError(path, "no label rows", 1)
-    return body
+    return body, xy_columns(path, rows[0])
 
 
 def read_tracknetv3_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -289,7 +308,7 @@ def read_tracknetv3_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
     numbered 0, 1, 2, ... one row each; anything else raises :class:`DataError` with the line.
     """
     path = Path(path)
-    body = _frame_csv_body(path, "Frame,Ball,x,y")
+    body, (ix, iy) = _frame_csv_body(path, "Frame,Ball,x,y")
     codes, xy = np.zeros(len(body), np.int64), np.full((len(body), 2), -1.0)
     for i, (line, row) in enumerate(body):
         cells = [cell.strip() for cell in row] + [""] * (4 - len(row))
@@ -300,7 +319,7 @@ def read_tracknetv3_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
             raise DataError(path, f"Ball {cells[1]!r} is not 0 or 1", line)
         if ball == 0:
             continue
-        x, y = cell_float(path, line, "x", cells[2]), cell_float(path, line, "y", cells[3])
+        x, y = cell_float(path, line, "x", cells[ix]), cell_float(path, line, "y", cells[iy])
         if not (0 <= x <= 1 and 0 <= y <= 1):
             raise DataError(path, f"normalised ball position ({x}, {y}) outside 0..1", line)
         codes[i], xy[i] = 1, (x, y)
@@ -404,7 +423,7 @@ def read_video_labels(path: Path) -> VideoLabels:
     :class:`DataError` with the line.
     """
     path = Path(path)
-    body = _frame_csv_body(path, LABELLED_VIDEO_HEADER)
+    body, (ix, iy) = _frame_csv_body(path, LABELLED_VIDEO_HEADER)
     n = len(body)
     codes, xy, traj = np.full(n, -1, np.int64), np.full((n, 2), -1.0), np.full(n, -1, np.int64)
     for i, (line, row) in enumerate(body):
@@ -424,9 +443,9 @@ def read_video_labels(path: Path) -> VideoLabels:
             traj[i] = int(status)
         if code == 0:
             continue
-        if not cells[2] or not cells[3]:
+        if not cells[ix] or not cells[iy]:
             raise DataError(path, f"blank x/y for a visible ball (visibility {cells[1]})", line)
-        xy[i] = cell_float(path, line, "x", cells[2]), cell_float(path, line, "y", cells[3])
+        xy[i] = cell_float(path, line, "x", cells[ix]), cell_float(path, line, "y", cells[iy])
     return VideoLabels(codes, xy, traj, np.array([line for line, _ in body], np.int64))
 
 
@@ -641,6 +660,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, FileExistsError) as error:  # DataError is a ValueError
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C: one line, no traceback
+        print(INTERRUPTED, file=sys.stderr)
+        return 130
     for path in clips:
         print(path)
     return 0

@@ -62,6 +62,7 @@ balls in one frame, a missing video or image, an unknown label, a region of a ty
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import math
@@ -332,6 +333,8 @@ def video_labels(task: Mapping, annotation: Mapping, size: tuple[int, int], n_fr
             if not isinstance(frame, int) or frame < 1:
                 raise DataError(source, f"task {tid} region {rid}: keyframe frame {frame!r} is not a whole number "
                                         ">= 1 (Label Studio numbers video frames from 1)")
+            _check_numbers(item, ("x", "y", "width", "height"), f"task {tid} region {rid} keyframe frame {frame}",
+                           source)
             if frame > n_frames:
                 log.warning("%s: task %s region %s: keyframe at frame %d past the video's %d frames is ignored",
                             source, tid, rid, frame, n_frames)
@@ -374,6 +377,8 @@ def image_label(task: Mapping, annotation: Mapping, size: tuple[int, int], label
                                     f"{task['data']['image']!r} maps to is {size[0]}x{size[1]}")
         names = value.get(kind if kind.endswith("labels") else "labels") or value.get("labels") or []
         code = _code(names, labels, where, source)
+        _check_numbers(value, ("x", "y") if kind.startswith("keypoint") else ("x", "y", "width", "height"), where,
+                       source)
         if kind.startswith("keypoint"):
             u, v = value["x"] / 100 * size[0], value["y"] / 100 * size[1]
         else:
@@ -388,6 +393,14 @@ def image_label(task: Mapping, annotation: Mapping, size: tuple[int, int], label
         return 0, (-1.0, -1.0)
     code, point, _ = balls[0]
     return (choice if choice is not None else code), point
+
+
+def _check_numbers(value: Mapping, fields: Sequence[str], where: str, source: Path) -> None:
+    """Each of ``fields`` is a finite number in ``value`` (a missing one would read as 0: a ball in the corner)."""
+    for field in fields:
+        number = value.get(field)
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
+            raise DataError(source, f"{where}: no {field!r} (a number), got {number!r}")
 
 
 def _named_target(path: Path, video: bool) -> tuple[int, int] | None:
@@ -484,9 +497,11 @@ def import_export(export: Path, out: Path, *, media_root: Path | None = None,
     clips = plan_import(export, media_root=media_root, labels=labels, game=game)
     out = Path(out)
     _check_free(out, [(c.game, c.clip) for c in clips], overwrite)
-    written = []
-    for clip in clips:
-        with _atomic_clip(out, clip.game, clip.clip, labelled=True, overwrite=overwrite) as tmp:
+    # Every clip is staged before any is published: the media may lie inside a clip this import replaces (an
+    # export of ROOT's own frames imported back with --overwrite), so none may go before all are read.
+    with contextlib.ExitStack() as publish:
+        for clip in clips:
+            tmp = publish.enter_context(_atomic_clip(out, clip.game, clip.clip, labelled=True, overwrite=overwrite))
             if clip.video is not None:
                 names = []
                 for i, frame in enumerate(iter_video_frames(clip.video, len(clip.labels))):
@@ -499,10 +514,10 @@ def import_export(export: Path, out: Path, *, media_root: Path | None = None,
                 for path, name in zip(clip.images, names):
                     _place_frame(path, tmp / name, link)
             write_labels(tmp / "labels.csv", clip.labels, names)
+    for clip in clips:
         log.info("%s -> game%d/clip%d (%d frames, %d with a ball)", clip.origin, clip.game, clip.clip,
                  len(clip.labels), int(clip.labels.visible.sum()))
-        written.append(_clip_path(out, clip.game, clip.clip))
-    return written
+    return [_clip_path(out, clip.game, clip.clip) for clip in clips]
 
 
 # ---------------------------------------------------------------------------------------------------- export
@@ -774,6 +789,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, FileExistsError, OSError) as error:  # DataError is a ValueError
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C: one line, no traceback
+        print("interrupted; run the command again", file=sys.stderr)
+        return 130
     for path in paths:
         print(path)
     return 0

@@ -30,13 +30,16 @@ def resolve_splits(data: Path | None, games: list[int] | None, val_games: list[i
     if problems:
         raise DataError(root if val_data is None else Path(val_data),
                         "broken validation clips:\n  " + "\n  ".join(problems))
-    kept = []
+    kept, skipped = [], []
     for clip in train:
         problem = clip_problems([clip], stack)
         if problem:
             log.warning("skipping broken training clip: %s", problem[0])
+            skipped += problem
         else:
             kept.append(clip)
+    if not kept:  # e.g. every clip shorter than the stack: an empty training set would fail deep in the sampler
+        raise DataError(root, "no training clip left, every one is unusable:\n  " + "\n  ".join(skipped))
     return root, kept, val
 
 

@@ -12,6 +12,6 @@ clip = np.stack(list(discover_clips(data_path, [1])[0].iter_frames()))  # (n, 72
 
 model = SuperTrackingModel(batch_s=4, stack_s=3, out_path=Path("runs/assignment"), downscale=False)
 model.load()                         # shipped weights, nothing to download by hand
-labels, prob = model.predict(clip)   # labels (n, 3) = code, x, y at 1280x720; prob (n, 72, 128) float32 maps
+labels, prob = model.predict(clip)   # labels (n, 3) = code, x, y at 1280x720; prob (n, 88, 160) float32 maps
 score = model.test(data_path, [1], do_visualization=False, test_name="readme")  # True adds overlay videos
 print(f"SiBaTrAcc on game 1: {score:.4f}")

@@ -6,6 +6,7 @@ data, never code), so everything saved is tensors and plain Python values.
 """
 from __future__ import annotations
 
+import io
 import random
 from pathlib import Path
 
@@ -19,7 +20,11 @@ def save_checkpoint(path: Path, payload: dict) -> None:
     """Write ``payload`` (numpy values become tensors / Python numbers so ``weights_only`` loading accepts them)."""
     path = Path(path)
     with atomic_path(path) as tmp:
-        torch.save(_plain(payload), tmp)
+        # Serialised in memory first: torch's zip writer reports a full disk as a RuntimeError ("unexpected pos"),
+        # a plain file write as the OSError (ENOSPC) it is, named by atomic_path.
+        buffer = io.BytesIO()
+        torch.save(_plain(payload), buffer)
+        tmp.write_bytes(buffer.getbuffer())
     # A process killed mid-save (SIGKILL runs no cleanup) leaves its temp file; the next save sweeps it away. Those
     # of live processes stay: another process may be saving into this folder right now.
     sweep_dead_temps(path.parent)

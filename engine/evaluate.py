@@ -9,6 +9,7 @@ import shutil
 from functools import partial
 from pathlib import Path
 
+from data_prep.atomic import naming
 from data_prep.clips import Clip, DataError, clip_problems, discover_clips
 from data_prep.embedded import EMBEDDED, ensure_embedded
 from engine.cli_args import parse_args
@@ -21,8 +22,9 @@ from evaluation.report import KeptTracks, score_tables, score_tracks
 from evaluation.visualize import OverlayClip
 
 log = logging.getLogger(__name__)
-# What an evaluation writes into its folder: an earlier evaluation's are removed, so none is left stale beside the
-# new report (a clip no longer scored, videos of a run without --visualize).
+# What an evaluation writes into its folder, recorded in its config.json ("outputs"): an earlier evaluation's are
+# removed, so none is left stale beside the new report (a clip no longer scored, videos of a run without
+# --visualize). A folder holding anything that no evaluation recorded (a training run, the user's files) is refused.
 EVALUATION_OUTPUTS = ("report.json", "summary.json", "config.json", "log.jsonl", "predictions", "videos", "media",
                       "wandb")
 
@@ -48,20 +50,24 @@ def main(argv=None, description: str | None = None) -> float:
     with run_folder_lock(out):
         try:
             return _evaluate(args, root, games, clips, out, track, probability, extra)
+        except OSError as error:  # a full disk: the message names the file, else the run folder
+            _remove_if_empty(out)
+            raise naming(error, out) from None
         except BaseException:
             _remove_if_empty(out)  # a run that failed before writing anything leaves no empty runs/exp_N behind
             raise
 
 
 def _evaluate(args, root: Path, games, clips: list[Clip], out: Path, track, probability, extra: dict) -> float:
-    earlier = [out / name for name in EVALUATION_OUTPUTS if (out / name).exists()]
+    earlier = [out / name for name in _earlier_outputs(out) if (out / name).exists()]
     if earlier:
         log.info("%s: replacing an earlier evaluation's outputs (%s)", out, ", ".join(p.name for p in earlier))
         for path in earlier:
             shutil.rmtree(path) if path.is_dir() else path.unlink()
     print(f"scoring {len(clips)} clips of {root} -> {out}")
     config = {"stage": "evaluate", "data_root": str(root), "games": games, "clips": [clip.name for clip in clips],
-              "predictions": args.predictions, "tolerance": args.tolerance, "git": git_commit(), **extra}
+              "predictions": args.predictions, "tolerance": args.tolerance, "git": git_commit(), **extra,
+              "outputs": list(EVALUATION_OUTPUTS)}
     (out / "config.json").write_text(json.dumps(config, indent=1, default=str))
     logger = RunLogger(out, json.loads(json.dumps(config, default=str)), "evaluate", args.wandb,
                        tags=["synthetic" if args.data is None else Path(args.data).name, config["git"]])
@@ -77,6 +83,22 @@ def _evaluate(args, root: Path, games, clips: list[Clip], out: Path, track, prob
     finally:
         logger.finish()
     return report.sibatracc
+
+
+def _earlier_outputs(out: Path) -> list[str]:
+    """The names an earlier evaluation recorded as its own in ``out/config.json`` (none in an empty folder); raises
+    :class:`DataError` for a folder that holds anything else, so no training run or user file is replaced."""
+    try:
+        config = json.loads((out / "config.json").read_text())
+    except (OSError, ValueError):
+        config = None
+    if isinstance(config, dict) and config.get("stage") == "evaluate":
+        return [str(name) for name in config.get("outputs", EVALUATION_OUTPUTS)]  # older evaluations: the fixed list
+    found = sorted(p.name for p in out.iterdir() if p.name != LOCK_NAME)
+    if found:
+        raise DataError(out, f"--out holds files no evaluation wrote ({', '.join(found[:6])}"
+                             f"{', ...' if len(found) > 6 else ''}); evaluate into a new or empty folder")
+    return []
 
 
 def _remove_if_empty(folder: Path) -> None:

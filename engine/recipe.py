@@ -6,7 +6,8 @@ calibrated on the validation games, and the held-out report.
     python train.py --stage all --data ROOT ... --proposal-flags "--batch-size 24" --refine-flags "--top-k 8"
 
 Steps, each into ``OUT`` and each skipped when its result is there (kill the command and run it again to go on; a
-killed training resumes from its last checkpoint):
+killed training resumes from its last checkpoint; ``OUT/recipe.json`` records the flags, and a rerun with other data,
+games or flags is refused):
 
 1. ``OUT/proposal``: ``train.py --stage proposal`` on ``--games``, checkpoint and presence threshold chosen on
    ``--val-games``;
@@ -34,7 +35,7 @@ from data_prep.atomic import write_text_atomic
 from data_prep.clips import discover_clips
 from data_prep.embedded import ensure_embedded
 from engine import bundle, train
-from engine.runs import next_run_dir, training_flags
+from engine.runs import Interrupted, next_run_dir, training_flags
 from tracking.stages import compare_stages
 from tracking.tracker import Tracker
 from tracking.weights import DEFAULT_BUNDLE
@@ -91,6 +92,23 @@ def ensure_trained(run: Path, stage: str, flags: list[str]) -> None:
     train.main(["--stage", stage, *where])
 
 
+def _check_same_request(out: Path, args: argparse.Namespace) -> None:
+    """Record what ``out`` trains on (``out/recipe.json``) at its first run; a rerun asking for other data, games or
+    flags is refused, since the stages already there were trained on what the first run asked for."""
+    request = json.loads(json.dumps({key: value for key, value in vars(args).items() if key not in ("out", "device",
+                                     "wandb")}, default=lambda path: str(Path(path).resolve())))
+    saved_path = out / "recipe.json"
+    if saved_path.is_file():
+        saved = json.loads(saved_path.read_text())
+        differ = [key for key in sorted(set(saved) | set(request)) if saved.get(key) != request.get(key)]
+        if differ:
+            raise train.ConfigError(f"{out}: started with other flags (" + "; ".join(
+                f"--{key.replace('_', '-')} {saved.get(key)} then, {request.get(key)} now" for key in differ)
+                + "); rerun with the first run's flags to go on, or train into another --out")
+    else:
+        write_text_atomic(saved_path, json.dumps(request, indent=1) + "\n")
+
+
 def main(argv=None) -> dict:
     args = _parser().parse_args(argv)
     if args.max_minutes is not None and args.max_minutes <= 0:
@@ -114,11 +132,15 @@ def main(argv=None) -> dict:
     budget = {stage: ["--max-minutes", f"{args.max_minutes * share:.4g}"] if args.max_minutes else []
               for stage, share in (("proposal", PROPOSAL_SHARE), ("refine", 1 - PROPOSAL_SHARE))}
 
-    ensure_trained(out / "proposal", "proposal",
-                   [*common, *init, *budget["proposal"], *shlex.split(args.proposal_flags)])
-    proposal = out / "proposal" / "best.pt"
-    ensure_trained(out / "refine", "refine",
-                   [*common, *init, *budget["refine"], "--proposal", str(proposal), *shlex.split(args.refine_flags)])
+    _check_same_request(out, args)
+    try:
+        ensure_trained(out / "proposal", "proposal",
+                       [*common, *init, *budget["proposal"], *shlex.split(args.proposal_flags)])
+        proposal = out / "proposal" / "best.pt"
+        ensure_trained(out / "refine", "refine", [*common, *init, *budget["refine"], "--proposal", str(proposal),
+                                                  *shlex.split(args.refine_flags)])
+    except Interrupted:  # the recipe goes on from where it stopped when run again, not the stage alone
+        raise Interrupted(f"interrupted; go on with the same command (--stage all ... --out {out})") from None
     tracker = out / "tracker.pt"
     if not tracker.is_file():
         bundle.main(["--proposal", str(proposal), "--refine", str(out / "refine" / "best.pt"), *data, *val,

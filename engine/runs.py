@@ -23,6 +23,10 @@ class RunFolderBusy(RuntimeError):
         self.folder, self.pid = Path(folder), pid
 
 
+class Interrupted(Exception):
+    """Ctrl-C in a command; the message is its one line instead of a traceback, saying how to go on."""
+
+
 def next_run_dir(root: Path = RUNS_DIR, prefix: str = "exp") -> Path:
     """Create and return the next free ``root/prefix_N`` (N = 1 + the largest existing number)."""
     root = Path(root)

@@ -25,6 +25,7 @@ import dataclasses
 import json
 import logging
 import math
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -33,7 +34,7 @@ import torch
 from timm.utils import ModelEmaV3
 from torch.utils.data import DataLoader, RandomSampler
 
-from data_prep.atomic import write_text_atomic
+from data_prep.atomic import naming, write_text_atomic
 from engine import baseline_stage, distributed, proposal_stage, refine_stage
 from engine.checkpoint import rng_state, save_checkpoint, seed_everything, set_rng_state
 from engine.config import (
@@ -56,7 +57,7 @@ from engine.loop import (
     train_one_epoch,
     warmup_cosine,
 )
-from engine.runs import next_run_dir, run_folder_lock
+from engine.runs import Interrupted, next_run_dir, run_folder_lock
 from model.checkpoint import CheckpointError, load_checkpoint
 from tracking.weights import stage_part
 
@@ -75,12 +76,16 @@ LIMITS = [
 ]
 
 
+# What a run writes into its folder: another run started there (without --resume) is refused unless --overwrite.
+RUN_OUTPUTS = {"best.pt", "last.pt", "config.json", "log.jsonl", "summary.json", "media", "wandb"}
+
+
 class ConfigError(ValueError):
     """A config value outside its range; the message starts with the flag."""
 
 
 def parse_args(argv=None):
-    """(stage, config, flags given explicitly on the command line)."""
+    """(stage, config, flags given explicitly on the command line, --overwrite)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--stage", choices=STAGES, required="-h" not in argv and "--help" not in argv)
@@ -89,13 +94,15 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stage", choices=STAGES, required=True, metavar="{" + ",".join([*STAGES, "all"]) + "}",
                         help="which stage to train (or all: both stages, bundle and report; --stage all --help)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the run already in --out (without it such a folder is refused: --resume it)")
     add_config_args(parser.add_argument_group(f"{stage} config"), config_cls)
     args = parser.parse_args(argv)
     # The same flags with no defaults: what remains was typed by the user (resuming keeps everything else).
     explicit = argparse.ArgumentParser(add_help=False)
     add_config_args(explicit, config_cls, defaults=False)
     given = set(vars(explicit.parse_known_args(argv)[0]))
-    return args.stage, config_from_args(config_cls, args), given
+    return args.stage, config_from_args(config_cls, args), given, args.overwrite
 
 
 def check_config(cfg) -> None:
@@ -111,13 +118,21 @@ def check_config(cfg) -> None:
 def main(argv=None) -> dict:
     logging.basicConfig(level=logging.INFO if distributed.rank_from_env() == 0 else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    stage_name, cfg, given = parse_args(argv)
+    stage_name, cfg, given, overwrite = parse_args(argv)
     check_config(cfg)
     processes = distributed.setup(cfg.device)  # one process unless torchrun started several
     # Rank 0 alone writes the run folder; it holds the folder's lock for as long as it runs.
     run_dir = _run_dir(cfg, stage_name) if processes.is_main else None
     with run_folder_lock(run_dir) if processes.is_main else contextlib.nullcontext():
-        return train(stage_name, cfg, given, processes, processes.broadcast(run_dir))
+        if processes.is_main and not cfg.resume:
+            _clear_earlier_run(run_dir, overwrite)
+        try:
+            return train(stage_name, cfg, given, processes, processes.broadcast(run_dir))
+        except OSError as error:  # e.g. a full disk: the message names the file, else the run folder
+            raise naming(error, run_dir) from None
+        except KeyboardInterrupt:
+            raise Interrupted(f"interrupted; resume with: python train.py --stage {stage_name} --resume {run_dir}") \
+                from None
 
 
 def train(stage_name: str, cfg, given: set[str], processes: distributed.Processes, run_dir: Path) -> dict:
@@ -264,6 +279,18 @@ def _run_dir(cfg, stage_name: str) -> Path:
             raise CheckpointError(f"{resume}: no such run folder or checkpoint to resume")
         return resume if resume.is_dir() else resume.parent
     return Path(cfg.out) if cfg.out else next_run_dir(prefix=stage_name)
+
+
+def _clear_earlier_run(run_dir: Path, overwrite: bool) -> None:
+    """A run already in ``run_dir`` (its checkpoints, config or log) is refused, or with ``--overwrite`` removed:
+    training over it would replace its checkpoints and append to its log."""
+    earlier = sorted(p.name for p in run_dir.iterdir() if p.name in RUN_OUTPUTS)
+    if earlier and not overwrite:
+        raise ConfigError(f"{run_dir}: holds a run ({', '.join(earlier)}); continue it with --resume {run_dir}, "
+                          "or replace it with --overwrite")
+    for name in earlier:
+        path = run_dir / name
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
 def start_from(model: torch.nn.Module, path: Path, stage_name: str, args: dict) -> None:

@@ -19,7 +19,7 @@ import av
 import cv2
 import numpy as np
 
-from data_prep.clips import Clip
+from data_prep.clips import Clip, DataError
 from data_prep.crops import crop_origin, crop_stack
 from evaluation.metrics import frame_errors, running_sibatracc
 from evaluation.predictions import Track
@@ -81,7 +81,7 @@ class VideoSink:
             height, width = frame_rgb.shape[:2]
             self.size = (width - width % 2, height - height % 2)
             if min(self.size) < 2:
-                raise ValueError(f"{self.path}: a {width}x{height} frame is too small for a video")
+                raise DataError(self.path, f"a {width}x{height} frame is too small for a video (2x2 at least)")
             self.container = av.open(str(self.path), "w", options={"movflags": "+faststart"}
                                      if self.path.suffix.lower() == ".mp4" else {})
             rate = Fraction(self.fps).limit_denominator(1001)

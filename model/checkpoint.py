@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import re
 import struct
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,7 +42,13 @@ def read_payload(path: Path, stage: str | None = None) -> dict:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for truncated/corrupt zip archives
-        raise CheckpointError(f"{path}: not a readable checkpoint (truncated or corrupt?): {error}") from None
+        # Never pass on torch's advice to load the file with weights_only=False (code execution).
+        if refused := re.search(r"Unsupported global: GLOBAL (\S+)", str(error)):
+            raise CheckpointError(f"{path}: holds Python objects a weights-only load refuses ({refused.group(1)}): "
+                                  "not weights this project wrote, and never loaded as code") from None
+        reason = re.search(r"Unpickler error: ([^\n]*)", str(error))
+        reason = reason.group(1) if reason else str(error) if "weights_only" not in str(error) else "unpickling failed"
+        raise CheckpointError(f"{path}: not a readable checkpoint (truncated or corrupt?): {reason}") from None
     return check_contents(check_stage(payload, path, stage), path)
 
 

@@ -62,6 +62,14 @@ def test_header_variants_and_blank_lines(make_clip):
     np.testing.assert_array_equal(labels.xy, [[5, 6], [-1, -1]])
 
 
+def test_x_and_y_are_read_by_their_header_names(make_clip, tmp_path):
+    swapped = make_clip(n=2, rows=[["0000.jpg", 1, 6, 5, ""], ["0001.jpg", 0, "", "", ""]],
+                        header=["file name", "code", "y", "x", "q"])
+    np.testing.assert_array_equal(load_clip(swapped).labels.xy, [[5, 6], [-1, -1]])
+    unnamed = make_clip("game1/clip2", n=1, rows=[["0000.jpg", 1, 6, 5, ""]], header=["file name", "code", "a", "b"])
+    raises_data_error(lambda: load_clip(unnamed), unnamed / "labels.csv", 1, match="no x and y column")
+
+
 def test_write_labels_round_trip(tmp_path):
     names = ["0000.jpg", "0001.jpg", "0002.jpg"]
     labels = Labels(np.array([1, 0, 3]), np.array([[1.23456, 2.5], [-1, -1], [63.9996, 0.0]]), np.array([0, -1, 2]))
@@ -116,6 +124,13 @@ def test_jpeg_corrupt_in_the_middle_is_an_error(tmp_path, fill):
     raises_data_error(lambda: read_frame(path), path, match="corrupt JPEG data")
 
 
+def test_a_jpeg_libjpeg_turbo_rejects_for_any_reason_is_an_error(tmp_path):
+    path = tmp_path / "0000.jpg"
+    path.write_bytes(_corrupt_middle(_valid_jpeg(), b"\xff\x59"))  # "Unsupported marker type 0x59"
+    assert cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_COLOR) is not None  # OpenCV takes the garbage
+    raises_data_error(lambda: read_frame(path), path, match="unreadable or corrupt JPEG: Unsupported marker type")
+
+
 def test_intact_jpeg_decodes_like_opencv(tmp_path):
     path = tmp_path / "0000.jpg"
     path.write_bytes(_valid_jpeg())
@@ -155,6 +170,16 @@ def test_empty_or_missing_clip_folder(tmp_path):
     (tmp_path / "clip1" / "notes.txt").write_text("no frames here")
     raises_data_error(lambda: load_clip(tmp_path / "clip1"), tmp_path / "clip1", match="empty clip folder")
     raises_data_error(lambda: load_clip(tmp_path / "clip9"), tmp_path / "clip9", match="does not exist")
+
+
+def test_an_empty_game_folder_is_an_error_not_a_game_dropped(make_clip, tmp_path):
+    make_clip("game1/clip1")
+    (tmp_path / "game2").mkdir()
+    (tmp_path / "game3" / ".clip1-4194302-x1y2").mkdir(parents=True)  # all a killed import left
+    raises_data_error(lambda: discover_clips(tmp_path, [1, 2]), tmp_path / "game2", match="no clip folder")
+    raises_data_error(lambda: discover_clips(tmp_path, [3]), tmp_path / "game3",
+                      match=r"no clip folder .*\.clip1-4194302-x1y2.* an import that did not finish")
+    raises_data_error(lambda: discover_clips(tmp_path), tmp_path / "game2", match="no clip folder")
 
 
 def test_check_stack_length(make_clip):

@@ -1,5 +1,7 @@
 """evaluate.py --predictions scores a folder with known errors to exactly the hand-computed SiBaTrAcc."""
+import errno
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -138,3 +140,48 @@ def test_bad_arguments_fail_before_the_libraries_load(args, message):
                             env={**__import__("os").environ, "PYTHONPATH": str(repo)}, timeout=120)
     assert result.stdout.split("\n")[0] == "2 []", result.stdout + result.stderr
     assert f"error: {message}" in result.stderr
+
+
+def test_a_folder_no_evaluation_wrote_is_refused_and_left_whole(tmp_path):
+    data, preds, out = tmp_path / "data", tmp_path / "preds", tmp_path / "run"
+    write_clip(data / "game1" / "clip1", GT_A_CODES, GT_A_XY)
+    write_track(preds / "game1_clip1.csv", Track(np.array(PRED_A_CODES), np.array(PRED_A_XY, float)))
+    (out / "media").mkdir(parents=True)  # a training run's folder
+    for name in ("config.json", "log.jsonl", "summary.json", "best.pt"):
+        (out / name).write_text(name)
+    before = sorted(p.name for p in out.iterdir())
+    assert evaluate.cli(["--data", str(data), "--games", "1", "--predictions", str(preds), "--out", str(out)]) == 2
+    assert sorted(p.name for p in out.iterdir() if p.name != ".lock") == before
+    assert (out / "config.json").read_text() == "config.json" and (out / "media").is_dir()
+
+
+def test_a_rerun_removes_only_what_the_earlier_evaluation_wrote(tmp_path):
+    data, preds, out = tmp_path / "data", tmp_path / "preds", tmp_path / "out"
+    write_clip(data / "game1" / "clip1", GT_A_CODES, GT_A_XY)
+    write_track(preds / "game1_clip1.csv", Track(np.array(PRED_A_CODES), np.array(PRED_A_XY, float)))
+    args = ["--data", str(data), "--games", "1", "--predictions", str(preds), "--out", str(out), "--wandb", "off"]
+    evaluate.main(args)
+    (out / "notes.txt").write_text("mine")
+    evaluate.main(args)
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("fault", ["disk full", "read-only"])
+def test_a_full_disk_or_a_read_only_out_is_one_error_line(fault, tmp_path, monkeypatch, capsys):
+    data, preds, out = tmp_path / "data", tmp_path / "preds", tmp_path / "out"
+    write_clip(data / "game1" / "clip1", GT_A_CODES, GT_A_XY)
+    write_track(preds / "game1_clip1.csv", Track(np.array(PRED_A_CODES), np.array(PRED_A_XY, float)))
+    if fault == "disk full":  # a write that fails after the file opened: the error names no file
+        def fail(self, *args, **kwargs):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(Path, "write_text", fail)
+        expected = f"error: {out}: No space left on device"
+    else:  # chmod does not stop root: a read-only file system it is
+        def fail(self, *args, **kwargs):
+            raise OSError(errno.EROFS, "Read-only file system", str(self))
+
+        monkeypatch.setattr(Path, "mkdir", fail)
+        expected = f"error: {out}: Read-only file system"
+    assert evaluate.cli(["--data", str(data), "--games", "1", "--predictions", str(preds), "--out", str(out)]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == expected

@@ -2,10 +2,12 @@
 Chromium; the W&B Report is skipped offline and selects the runs by their W&B IDs."""
 from __future__ import annotations
 
+import errno
 import json
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -131,3 +133,18 @@ def test_a_folder_of_runs_stands_for_the_runs_inside(run_dirs, tmp_path, capsys)
     (tmp_path / "empty").mkdir()
     assert report.cli([str(tmp_path / "empty")]) == 2
     assert "empty: not a run folder" in capsys.readouterr().err
+
+
+def test_out_an_existing_folder_gets_report_html_and_a_write_error_is_one_line(run_dirs, tmp_path, monkeypatch,
+                                                                               capsys):
+    folder = tmp_path / "reviews"
+    folder.mkdir()
+    assert report.main([str(run_dirs[2]), "--out", str(folder)])["html"] == folder / "report.html"
+    assert (folder / "report.html").is_file()
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(self))
+
+    monkeypatch.setattr(Path, "write_text", full)
+    assert report.cli([str(run_dirs[2]), "--out", str(tmp_path / "r.html")]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == f"error: {tmp_path / 'r.html'}: No space left on device"

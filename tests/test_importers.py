@@ -157,6 +157,35 @@ def test_failure_mid_clip_leaves_no_clip(tmp_path, monkeypatch):
     assert len(load_clip(tmp_path / "out" / "game1" / "clip1")) == 12
 
 
+def test_an_import_sweeps_the_temp_folders_of_killed_imports_only(tmp_path):
+    src = tmp_path / "rallies"
+    write_rally(src, "00001", 12)
+    game = tmp_path / "out" / "game1"
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    killed, live = game / f".clip1-{dead.pid}-abc", game / f".clip2-{os.getpid()}-def"
+    restored = game / f".clip3-{dead.pid}-old-ghi" / "clip3"  # killed between moving clip3 aside and replacing it
+    for folder in (killed, live, restored):
+        folder.mkdir(parents=True)
+    (restored / "0000.jpg").write_bytes(b"the old clip3")
+    import_tracknetv3(src, tmp_path / "out")
+    assert sorted(p.name for p in game.iterdir()) == [live.name, "clip1", "clip3"]
+    assert (game / "clip3" / "0000.jpg").read_bytes() == b"the old clip3"
+
+
+def test_ctrl_c_in_the_command_is_one_line(tmp_path, monkeypatch, capsys):
+    src = tmp_path / "rallies"
+    write_rally(src, "00001", 12)
+
+    def ctrl_c(path, rgb):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(importers, "_write_jpeg", ctrl_c)
+    assert main(["tracknetv3", str(src), "--out", str(tmp_path / "out")]) == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1] == importers.INTERRUPTED
+    assert not (tmp_path / "out" / "game1").exists()
+
+
 def test_refuses_to_overwrite_unless_asked(tmp_path):
     src = tmp_path / "rallies"
     write_rally(src, "00001", 6)

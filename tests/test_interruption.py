@@ -6,6 +6,7 @@ import errno
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -296,3 +297,65 @@ def test_a_run_whose_loss_turns_nan_stops_naming_the_step_and_keeps_the_last_goo
         train.main(tiny_args(ball_data, tmp_path / "cache", out))
     last = load_checkpoint(out / "last.pt")
     assert last["epoch"] == 0 and all(torch.isfinite(v).all() for v in last["model"].values() if v.is_floating_point())
+
+
+def test_a_finished_run_is_not_trained_over_without_resume_or_overwrite(ball_data, tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    for name in ("best.pt", "last.pt", "config.json", "log.jsonl", "summary.json"):
+        (out / name).write_text(f"the earlier run's {name}")
+    assert train.cli(tiny_args(ball_data, tmp_path / "cache", out, epochs=1)) == 2
+    assert all((out / name).read_text() == f"the earlier run's {name}"
+               for name in ("best.pt", "last.pt", "config.json", "log.jsonl", "summary.json"))
+    train.main(tiny_args(ball_data, tmp_path / "cache", out, epochs=1) + ["--overwrite"])
+    assert load_checkpoint(out / "last.pt")["epoch"] == 0
+    assert len(log_rows(out)) == len([row for row in log_rows(out) if "earlier" not in row])
+
+
+def test_a_full_disk_names_the_checkpoint_it_could_not_write_fresh_or_resumed(ball_data, tmp_path, monkeypatch,
+                                                                              capsys):
+    cache, resumed = tmp_path / "cache", tmp_path / "resumed"
+    train.main(tiny_args(ball_data, cache, resumed, epochs=1))
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full)
+    for argv, out in ((tiny_args(ball_data, cache, tmp_path / "fresh", epochs=1), tmp_path / "fresh"),
+                      (["--stage", "proposal", "--resume", str(resumed), "--epochs", "2"], resumed)):
+        assert train.cli(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()[-1]
+        assert re.fullmatch(rf"error: {out}/(best|last)\.pt: No space left on device", err), err
+    assert load_checkpoint(resumed / "last.pt")["epoch"] == 0  # the earlier checkpoint is whole
+
+
+def test_training_clips_all_shorter_than_the_stack_are_one_error_line(tmp_path, capsys):
+    from tests.conftest import write_ball_clip
+
+    for game, frames in ((1, 2), (2, 2), (3, 8)):  # training games 1 and 2 hold 2 frames, the stack is 3
+        write_ball_clip(tmp_path / "data" / f"game{game}" / "clip1", n=frames, seed=game)
+    assert train.cli(tiny_args(tmp_path / "data", tmp_path / "cache", tmp_path / "run", epochs=1)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0] == f"error: {tmp_path / 'data'}: no training clip left, every one is unusable:"
+    assert "game1/clip1: clip has 2 frames, shorter than the stack of 3" in err[1]
+
+
+def test_ctrl_c_is_one_line_saying_how_to_go_on(ball_data, tmp_path, monkeypatch, capsys):
+    import evaluate
+    import track
+    from engine import train as engine_train
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    out = tmp_path / "run"
+    monkeypatch.setattr(engine_train, "save_checkpoint", ctrl_c)  # the first epoch ends: Ctrl-C
+    assert train.cli(tiny_args(ball_data, tmp_path / "cache", out, epochs=1)) == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1] == \
+        f"interrupted; resume with: python train.py --stage proposal --resume {out}"
+    monkeypatch.setattr("engine.evaluate.discover_clips", ctrl_c)
+    assert evaluate.cli(["--data", str(ball_data), "--games", "3", "--predictions", str(tmp_path)]) == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1] == "interrupted; run the command again to redo it"
+    monkeypatch.setattr("tracking.tracker.Tracker.load", ctrl_c)
+    assert track.cli([str(ball_data / "game1" / "clip1"), "--out", str(tmp_path / "t")]) == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1] == "interrupted; run the command again to redo it"

@@ -67,6 +67,14 @@ def test_bad_csv_names_file_and_line(tmp_path, rows, line, match):
     assert not (tmp_path / "out" / "game1").exists()
 
 
+def test_x_and_y_are_read_by_their_header_names(tmp_path):
+    video = write_video(tmp_path / "v.mp4", 2)
+    with open(tmp_path / "v.csv", "w", newline="") as f:
+        csv.writer(f).writerows([["frame", "visibility", "y-coordinate", "x-coordinate"], [0, 1, 20, 10], [1, 0]])
+    (clip,) = import_labelled_video(video, tmp_path / "out")
+    assert discover_clips(tmp_path / "out")[0].labels.xy.tolist() == [[10, 20], [-1, -1]]
+
+
 def test_cli_reports_error(tmp_path, capsys):
     write_video(tmp_path / "v.mp4", 2)
     write_rows(tmp_path / "v.csv", [[0, 1, 10, 20, 0]])

@@ -1,6 +1,7 @@
 """``train.py --stage all``: both stages, the bundle and the held-out report as one resumable command, and
 ``--init`` (fine-tuning from trained weights) refusing a network of another shape."""
 import json
+import shutil
 
 import pytest
 
@@ -68,3 +69,17 @@ def test_with_embedded_val_reaches_the_decoder_calibration(ball_data, tmp_path, 
     recipe.main(["--data", str(ball_data), "--val-games", "2", "--with-embedded-val", "--out", str(tmp_path / "run")])
     (argv,) = bundled
     assert "--with-embedded-val" in argv and argv[argv.index("--val-games") + 1] == "2"
+
+
+def test_a_rerun_with_other_data_or_games_is_refused(ball_data, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(recipe, "ensure_trained", lambda run, stage, flags: None)  # stages trained already
+    monkeypatch.setattr(recipe.bundle, "main", lambda argv: None)
+    out = tmp_path / "run"
+    first = ["--stage", "all", "--data", str(ball_data), "--games", "1", "--val-games", "2", "--out", str(out)]
+    assert train.cli(first) == 0
+    other = shutil.copytree(ball_data, tmp_path / "other")
+    for changed in (["--val-games", "3"], ["--data", str(other)], ["--proposal-flags", "--epochs 3"]):
+        assert train.cli(first + changed) == 2
+        err = capsys.readouterr().err.strip().splitlines()[-1]
+        assert err.startswith(f"error: {out}: started with other flags (") and "another --out" in err
+    assert train.cli(first + ["--wandb", "off"]) == 0  # how it logs is not what it trains

@@ -1,6 +1,8 @@
 """run.sh works from any folder: the command runs in the caller's folder, the project is importable and its entry
 points are found by name."""
+import re
 import subprocess
+from importlib import metadata
 from pathlib import Path
 
 RUN_SH = Path(__file__).resolve().parents[1] / "run.sh"
@@ -31,3 +33,33 @@ def test_project_modules_and_scripts_are_found_from_elsewhere(tmp_path):
     script = run_sh(tmp_path, "python", "report.py", "--help")
     assert script.returncode == 0, script.stderr
     assert "usage" in script.stdout
+
+
+def _pins(path: Path) -> dict[str, str]:
+    """``name: version`` of a requirements or lock file's ``name==version`` lines (names normalised)."""
+    pins = {}
+    for line in path.read_text().splitlines():
+        if "==" in line and not line.lstrip().startswith("#"):
+            name, version = line.split("#")[0].strip().split("==")
+            pins[re.sub(r"[-_.]+", "-", name).lower()] = version
+    return pins
+
+
+def test_the_locks_hold_every_pin_and_what_the_venv_runs():
+    project = RUN_SH.parent
+    locked = _pins(project / "requirements.lock")
+    stale = {name: version for name, version in _pins(project / "requirements.txt").items()
+             if locked.get(name) != version}
+    assert not stale, f"requirements.lock misses or differs on {stale}: run `bash .ci/lock.sh`"
+    installed = {name: metadata.version(name) for name in locked if _installed(name)}
+    assert {name: locked[name] for name in installed} == installed
+    studio = _pins(project / ".ci" / "label_studio.lock")
+    assert studio["label-studio"] == "1.23.2" and int(studio["sentry-sdk"].split(".")[0]) < 3
+
+
+def _installed(name: str) -> bool:
+    try:
+        metadata.version(name)
+        return True
+    except metadata.PackageNotFoundError:
+        return False

@@ -1,6 +1,7 @@
 """The end-to-end tracker, the assignment drop-in, weights from loopback HTTP, corrupt weights."""
 import hashlib
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -147,3 +148,26 @@ def test_live_tracking_matches_offline_away_from_the_window_edge(tiny_runs, ball
     summary = track.main([str(clip.path), "--out", str(tmp_path / "live"), "--weights", str(tiny_runs["bundle"]),
                           "--live", "4", "--no-video"])
     assert summary["frames"] == len(clip) and not (tmp_path / "live" / "track.csv.part").exists()
+
+
+def test_predict_takes_float_frames_in_0_1_as_the_same_image(tiny_runs, ball_data, tmp_path):
+    model = SuperTrackingModel(batch_s=4, stack_s=3, out_path=tmp_path / "out", downscale=False)
+    model.load(tiny_runs["bundle"])
+    frames = np.stack([read_frame(p) for p in discover_clips(ball_data, [3])[0].frames])
+    labels, prob = model.predict(frames)
+    as_float = model.predict(frames.astype(np.float32) / 255)
+    np.testing.assert_array_equal(as_float[0], labels)
+    np.testing.assert_allclose(as_float[1], prob, atol=1e-6)
+    for bad in (frames.astype(np.float32) * 2, frames.astype(np.uint16)):
+        with pytest.raises(ValueError, match="clip must be uint8 RGB 0..255 or floats in 0..1"):
+            model.predict(bad)
+
+
+def test_the_documented_prob_shape_is_the_shipped_weights(tmp_path):
+    model = SuperTrackingModel(batch_s=4, stack_s=3, out_path=tmp_path / "out", downscale=False)
+    _, prob = model.predict(np.zeros((3, 90, 160, 3), np.uint8))  # every size is brought to the network's input
+    shape = f"prob (n, {prob.shape[1]}, {prob.shape[2]})"
+    assert shape == "prob (n, 88, 160)"
+    for doc in (Path(__file__).resolve().parents[1] / "docs" / "readme_snippet.py").read_text(), \
+            " ".join(SuperTrackingModel.predict.__doc__.split()):
+        assert shape in doc

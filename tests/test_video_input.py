@@ -191,10 +191,12 @@ def test_the_command_line_prints_no_traceback(tiny_runs, tmp_path):
     (["{dir}", "--max-frames", "0"], "--max-frames: must be at least 1"),
     (["{dir}", "--fps", "-5"], "--fps: must be above 0"),
     (["{dir}", "--weights", "no/such/tracker.pt"], "no/such/tracker.pt: no such weights file"),
+    (["{dir}/overlay.mp4", "--out", "{dir}"], "overlay.mp4: --out would write over the video being tracked"),
 ])
 def test_bad_arguments_fail_before_the_libraries_load(args, message, tmp_path):
     """In a fresh interpreter: the error comes without torch, OpenCV or the tracker imported."""
     (tmp_path / "empty.mp4").write_bytes(b"")
+    (tmp_path / "overlay.mp4").write_bytes(b"an earlier run's overlay, tracked again into its own folder")
     args = [a.replace("{dir}", str(tmp_path)) for a in args]
     repo = Path(__file__).resolve().parents[1]
     code = ("import sys, track; status = track.cli(sys.argv[1:]); "
@@ -203,3 +205,17 @@ def test_bad_arguments_fail_before_the_libraries_load(args, message, tmp_path):
                             env={**os.environ, "PYTHONPATH": str(repo)}, timeout=120)
     assert result.stdout.split("\n")[0] == "2 []", result.stdout + result.stderr
     assert result.stderr.startswith("error: ") and message in result.stderr
+    assert (tmp_path / "overlay.mp4").read_bytes().startswith(b"an earlier run's overlay")
+
+
+def test_frames_too_small_for_an_overlay_are_one_error_line(tiny_runs, tmp_path, capsys):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i in range(4):
+        cv2.imwrite(str(folder / f"{i:04d}.jpg"), np.full((1, 1, 3), 90, np.uint8))
+    out = tmp_path / "out"
+    status, err = run_cli([str(folder), "--weights", str(tiny_runs["bundle"]), "--out", str(out)], capsys)
+    assert status == 2 and "Traceback" not in err
+    expected = f"error: {out / 'overlay.mp4'}: a 1x1 frame is too small for a video (2x2 at least)"
+    assert err.strip().splitlines()[-1] == expected
+    assert (out / "track.csv").is_file()

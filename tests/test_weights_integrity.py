@@ -203,3 +203,19 @@ def test_a_bad_download_is_not_served_again(tmp_path, loopback, caplog):
     assert any("cached download of" in r.getMessage() and CORRUPT in r.getMessage() for r in caplog.records)
     (www / "tracker.pt").unlink()  # cached and good now: no second download
     assert resolve_weights(url, sha256=sha256_of(good), cache_dir=cache) == path
+    with pytest.raises(CheckpointError, match="does not match the expected 3333"):  # a mistyped --sha256
+        resolve_weights(url, sha256="3" * 64, cache_dir=cache)
+    assert path.read_bytes() == good.read_bytes()  # the good cached download is kept
+
+
+def test_a_file_holding_code_is_refused_without_advice_to_run_it(tmp_path):
+    import fractions
+
+    path = tmp_path / "tracker.pt"
+    torch.save({"stage": "bundle", "x": fractions.Fraction(1, 3)}, path)
+    with pytest.raises(CheckpointError) as error:
+        resolve_weights(path)
+        Tracker.load(path, device="cpu")
+    message = str(error.value)
+    assert message.startswith(f"{path}: holds Python objects a weights-only load refuses (fractions.Fraction)")
+    assert "weights_only" not in message and "trust" not in message and "\n" not in message

@@ -36,11 +36,12 @@ class SuperTrackingModel:
         return self.tracker
 
     def predict(self, clip: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """clip (n, H, W, 3) uint8 RGB -> labels (n, 3) float64 [code, x, y] in full-resolution pixels (x = y = -1
-        when code is 0), prob (n, h, w) float32 proposal probability maps in [0, 1] at the proposal's output size
-        (72 x 128 for the shipped weights)."""
+        """clip (n, H, W, 3) RGB, uint8 0..255 or floats in 0..1 (as ``ToTensor`` gives; scaled to 0..255) ->
+        labels (n, 3) float64 [code, x, y] in full-resolution pixels (x = y = -1 when code is 0), prob (n, h, w)
+        float32 proposal probability maps in [0, 1] at the proposal's output size: prob (n, 88, 160) for the shipped
+        weights. Other dtypes or ranges raise ValueError (a float clip in 0..255 would find no ball anywhere)."""
         tracker = self._ready()
-        clip = np.asarray(clip)
+        clip = _as_uint8(np.asarray(clip))
         assert clip.ndim == 4 and clip.shape[-1] == 3, f"clip must be (n, H, W, 3), got {clip.shape}"
         frames = list(clip)
         if self.downscale and clip.shape[2] != FULL_SIZE[0]:
@@ -63,3 +64,14 @@ class SuperTrackingModel:
         report = score_tracks(clips, tracker.track_clip, self.out_path / test_name, visualize=do_visualization,
                               probability=tracker.probability_maps, extra=tracker.describe())
         return report.sibatracc
+
+
+def _as_uint8(clip: np.ndarray) -> np.ndarray:
+    """uint8 frames as they are; float frames in 0..1 scaled to 0..255; anything else refused."""
+    if clip.dtype == np.uint8:
+        return clip
+    if np.issubdtype(clip.dtype, np.floating) and clip.size and np.isfinite(clip).all() \
+            and clip.min() >= 0 and clip.max() <= 1:
+        return np.round(clip * 255).astype(np.uint8)
+    low, high = (float(clip.min()), float(clip.max())) if clip.size else (0, 0)
+    raise ValueError(f"clip must be uint8 RGB 0..255 or floats in 0..1, got {clip.dtype} in {low:g}..{high:g}")

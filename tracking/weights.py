@@ -10,8 +10,8 @@ threshold and decoder parameters must be finite.
 Sources accepted by :func:`resolve_weights`, each checked against ``sha256`` when one is given: ``None`` or a path
 to the shipped bundle (then checked against ``weights/SHA256SUMS`` unless another sha256 is given), a local path,
 a Google Drive file id or URL, or any http(s) URL (fetched with gdown into ``~/.cache/tennis-tracker``). A download
-is kept in that cache only once it passes every check; a cached copy that stops passing is deleted and fetched
-again.
+is kept in that cache only once it passes every check; a cached copy that stops reading as good weights is deleted and
+fetched again (one that only misses the given sha256 is refused and kept).
 """
 from __future__ import annotations
 
@@ -181,10 +181,12 @@ def _download(source: str, sha256: str | None, cache_dir: Path) -> Path:
     target = cache_dir / f"{key}.pt"
     if target.is_file():
         try:
-            return _usable(target, sha256)
+            read_payload(target)
         except CheckpointError as error:
             log.warning("cached download of %s is unusable, deleted; downloading again (%s)", source, error)
             target.unlink(missing_ok=True)
+        else:  # good weights: a sha256 they do not match is refused, and the cached file kept (the sha256 may be wrong)
+            return verify(target, sha256)
     _fetch(source, key if drive or DRIVE_ID.fullmatch(source) else None, target)
     try:
         _usable(target, sha256)
