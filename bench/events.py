@@ -27,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 from data_prep.clips import discover_clips  # noqa: E402
 from data_prep.events import EventTrack, clip_event_track  # noqa: E402
@@ -63,8 +64,9 @@ def lomo(tracks: list[EventTrack], matches: list[int], out: Path, epochs: int | 
         rows[match] = {k: event_scores(v) for k, v in fold.items()}
         for k, v in fold.items():
             pairs[k] += v
-        print(f"match {match}: learned F1 {rows[match]['learned']['f1']:.3f} (noisy {rows[match]['learned_noisy']['f1']:.3f}), "
-              f"classical {rows[match]['classical']['f1']:.3f}", flush=True)
+        row = rows[match]
+        print(f"match {match}: learned F1 {row['learned']['f1']:.3f} (noisy {row['learned_noisy']['f1']:.3f}), "
+              f"classical {row['classical']['f1']:.3f}", flush=True)
     rows["all"] = {k: event_scores(v) for k, v in pairs.items()}
     return detectors, rows
 
@@ -122,6 +124,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--out", type=Path, default=Path("runs/bench_events"))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    torch.set_num_threads(1)  # the event net's convolutions are tiny: on a busy 2-core CPU 2 threads were 20x slower
     tracks = load_tracks(args.events)
     matches = args.matches or sorted({t.match for t in tracks})
     detectors, rows = lomo(tracks, matches, args.out, args.epochs)
@@ -133,8 +136,8 @@ def main(argv=None) -> dict:
         print("per clip F1:", {k: round(v, 3) for k, v in e2e["per_clip_f1"].items()})
         s = e2e["seconds"]
         if s["frames"]:
-            print(f"tracking {s['tracking']:.1f} s for {s['frames']} frames; event detection {s['events'] * 1000:.1f} ms "
-                  f"({100 * s['events'] / s['tracking']:.3f}% of tracking)")
+            print(f"tracking {s['tracking']:.1f} s for {s['frames']} frames; event detection "
+                  f"{s['events'] * 1000:.1f} ms ({100 * s['events'] / s['tracking']:.3f}% of tracking)")
         result["end_to_end"] = e2e
     (args.out / "bench.json").write_text(json.dumps(result, indent=1, default=float))
     return result

@@ -119,14 +119,6 @@ def resample(xy: np.ndarray, present: np.ndarray, fps: float, to_fps: float) -> 
     return out, both | (present[near] & (np.abs(t - near) < 1e-6))
 
 
-def resample_events(events: np.ndarray, fps: float, to_fps: float, length: int) -> np.ndarray:
-    """Event frames moved to another rate (each to the nearest frame of the new rate); unknown stays -1 nowhere."""
-    out = np.zeros(length, np.int64)
-    for frame in np.flatnonzero(events > 0):
-        out[min(length - 1, int(round(frame * to_fps / fps)))] = events[frame]
-    return out
-
-
 def features(xy: np.ndarray, present: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Per-frame features of a track already at :data:`NET_FPS`: (n, 2), (n,) -> (FEATURES, n) float32.
 

@@ -27,7 +27,8 @@ def match_counts(true: np.ndarray, pred: np.ndarray, tolerance: int) -> dict[str
     counts = {}
     for code, name in KINDS.items():
         t, p = np.flatnonzero(true == code), np.flatnonzero(pred == code)
-        pairs = sorted((abs(int(a) - int(b)), int(a), int(b)) for a in t for b in p if abs(int(a) - int(b)) <= tolerance)
+        pairs = sorted((abs(int(a) - int(b)), int(a), int(b)) for a in t for b in p
+                       if abs(int(a) - int(b)) <= tolerance)
         used_t, used_p = set(), set()
         for _, a, b in pairs:
             if a not in used_t and b not in used_p:

@@ -51,4 +51,5 @@ class EventNet(nn.Module):
 
 def build_events(model_args: dict) -> EventNet:
     """From a checkpoint's ``model_args``."""
-    return EventNet(args=EventNetArgs(**{**model_args, "dilations": list(model_args.get("dilations", [1, 2, 4, 8, 16]))}))
+    args = {**model_args, "dilations": list(model_args.get("dilations", EventNetArgs().dilations))}
+    return EventNet(args=EventNetArgs(**args))
