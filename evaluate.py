@@ -5,7 +5,8 @@
     python evaluate.py --data ROOT --games 1 2 --predictions DIR     # score saved DIR/game{G}_clip{C}.csv
 
 Prints one line per clip (a progress bar while a clip is tracked, on a terminal) and ends with
-``SiBaTrAcc: 0.xxxx``; writes ``report.json`` (every figure per clip and overall), the predictions and, with
+``SiBaTrAcc: 0.xxxx`` (and, when the labels carry ``q``, the hits and bounces found on the tracks scored per kind and
+``Events F1: 0.xxxx``); writes ``report.json`` (every figure per clip and overall), the predictions and, with
 ``--visualize``, overlay and probability videos to ``--out`` (default ``runs/exp_N``; an earlier evaluation in that
 folder is replaced, and a folder another evaluation is writing is refused). Like a training run it also writes
 ``config.json``, ``summary.json`` and ``media/`` (per-clip and per-frame tables, a short overlay video of the first

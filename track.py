@@ -5,8 +5,9 @@
     python track.py match.mp4 --live 8            # fixed latency: each frame decided 8 frames later, never revised
 
 Writes ``track.csv`` (``frame,code,x,y`` in the video's own pixels; x = y = -1 when no ball; one row per decoded
-frame, so row i is frame i at the video's own frame rate) and an overlay video at the input's frame rate (``--fps``
-for a frame folder, default 30) with the ball and its recent track. Frames are streamed: memory stays flat however
+frame, so row i is frame i at the video's own frame rate; then ``time_s``, ``confidence`` and ``event``: hit, bounce
+or blank), ``rally.json`` (the shots and bounces) and an overlay video at the input's frame rate (``--fps``
+for a frame folder, default 30) with the ball, its recent track and the events. Frames are streamed: memory stays flat however
 long the video is (``bench/long_video.py``). Any resolution works: frames are tracked at 1280 px wide and positions
 mapped back (mp4 encoders round odd sizes down, so the overlay of an odd-sized input may be a pixel smaller).
 On a terminal a progress bar shows frames/s and the time left; a summary line ends the run.

@@ -105,6 +105,8 @@ BOX_PX = 10.0  # side of the pre-annotation box around the ball, in pixels
 TOLERANCE_PX = 0.25  # a keyframe is added where linear interpolation would miss the track by more than this
 MODEL_VERSION = "tracker"
 VIDEO_NAMES = ("video", "box", "visibility")  # Video / VideoRectangle / Labels names in the exported config
+EVENTS_NAME = "events"  # the TimelineLabels of hits and bounces: one-frame ranges, read back into labels.csv's q
+EVENT_CODES = {"hit": 1, "bounce": 2}
 IMAGE_NAMES = ("image", "ball")  # Image / KeyPointLabels names
 _UPLOAD_PREFIX = re.compile(r"[0-9a-f]{8}-(.+)")  # Label Studio prefixes uploaded file names with 8 hex digits
 
@@ -115,9 +117,11 @@ def video_config(labels: Mapping[str, int] = DEFAULT_LABELS) -> str:
     """The labelling config of a video project: one ``VideoRectangle`` with a label per visibility name."""
     video, box, names = VIDEO_NAMES
     options = "\n".join(f'    <Label value="{name}"/>' for name in labels)
+    events = "\n".join(f'    <Label value="{name}"/>' for name in EVENT_CODES)
     return (f'<View>\n  <Video name="{video}" value="$video" frameRate="$fps"/>\n'
             f'  <VideoRectangle name="{box}" toName="{video}"/>\n'
-            f'  <Labels name="{names}" toName="{video}">\n{options}\n  </Labels>\n</View>\n')
+            f'  <Labels name="{names}" toName="{video}">\n{options}\n  </Labels>\n'
+            f'  <TimelineLabels name="{EVENTS_NAME}" toName="{video}">\n{events}\n  </TimelineLabels>\n</View>\n')
 
 
 def image_config(labels: Mapping[str, int] = DEFAULT_LABELS) -> str:
@@ -314,8 +318,18 @@ def video_labels(task: Mapping, annotation: Mapping, size: tuple[int, int], n_fr
     codes, xy = np.zeros(n_frames, np.int64), np.full((n_frames, 2), -1.0)
     owner: list[str | None] = [None] * n_frames
     overrides = []
+    events = None  # hits and bounces, when the annotation marks any (then every other frame is flying: 0)
     for result in annotation.get("result") or []:
         kind, value, rid = result.get("type"), result.get("value") or {}, result.get("id")
+        if kind == "timelinelabels" and result.get("from_name") == EVENTS_NAME:
+            events = np.zeros(n_frames, np.int64) if events is None else events
+            names = value.get("timelinelabels") or []
+            if len(names) != 1 or names[0] not in EVENT_CODES:
+                raise DataError(source, f"task {tid} event region {rid}: label {names!r} is not one of "
+                                        f"{', '.join(EVENT_CODES)}")
+            for r in value.get("ranges") or []:
+                events[max(int(r["start"]), 1) - 1:min(int(r["end"]), n_frames)] = EVENT_CODES[names[0]]
+            continue
         if kind == "timelinelabels":
             names = value.get("timelinelabels") or []
             code = _code(names, labels, f"task {tid} timeline region {rid}", source)
@@ -354,7 +368,7 @@ def video_labels(task: Mapping, annotation: Mapping, size: tuple[int, int], n_fr
                 raise DataError(source, f"task {tid} timeline region {rid} frame {frame} (index {frame - 1}): "
                                         "a visibility label on a frame without a ball")
             codes[frame - 1] = code
-    return Labels(codes, xy, np.full(n_frames, -1, np.int64))
+    return Labels(codes, xy, events if events is not None else np.full(n_frames, -1, np.int64))
 
 
 def image_label(task: Mapping, annotation: Mapping, size: tuple[int, int], labels: Mapping[str, int],
@@ -629,9 +643,27 @@ def export_track(track_csv: Path, video: Path, out_dir: Path, *, labels: Mapping
     results = track_predictions(codes, xy, size, fps, labels=labels, box_px=box_px, tolerance_px=tolerance_px)
     for result in results:  # Label Studio's own export counts frames from the browser; give it the decoded count
         result["value"]["framesCount"], result["value"]["duration"] = n, n / fps
+    results += event_predictions(read_track_events(track_csv))
     task = {"data": {"video": url, "fps": fps},
             "predictions": [{"model_version": MODEL_VERSION, "result": results}]}
     return _write_project(out_dir, [task], video_config(labels))
+
+
+def event_predictions(events: list[str]) -> list[dict]:
+    """``timelinelabels`` results (one-frame ranges, 1-based) for track.csv's ``event`` cells (``hit``, ``bounce``)."""
+    return [{"id": f"event{i}", "type": "timelinelabels", "from_name": EVENTS_NAME, "to_name": VIDEO_NAMES[0],
+             "origin": "prediction", "value": {"ranges": [{"start": i + 1, "end": i + 1}], "timelinelabels": [name]}}
+            for i, name in enumerate(events) if name in EVENT_CODES]
+
+
+def read_track_events(path: Path) -> list[str]:
+    """The ``event`` column of track.py's track.csv, one cell per row (empty when the file has none)."""
+    rows = read_csv_rows(path)
+    header = [c.strip().lower() for c in rows[0]] if rows else []
+    if "event" not in header:
+        return []
+    col = header.index("event")
+    return [(row[col].strip() if len(row) > col else "") for row in rows[1:] if any(c.strip() for c in row)]
 
 
 def _relative(path: Path, root: Path) -> Path:

@@ -157,6 +157,29 @@ class BaselineConfig(CommonConfig):
     lr: float = 1e-3
 
 
+
+@dataclass
+class EventsConfig(CommonConfig):
+    """Hits and bounces on ball tracks (``model/events.py``), trained on labelled tracks split by match.
+
+    ``--data``: a folder of ``gameG_clipC.csv`` event tracks (``frame,visibility,x-coordinate,y-coordinate,status``;
+    G is the match) or a clip root whose ``labels.csv`` carry ``q``; default the shared ``tennis_events`` folder
+    when present. ``--games`` / ``--val-games`` are matches (default: the last one validates).
+    """
+
+    window: int = 96  # training windows, in frames at 30 fps
+    sigma: float = 1.0  # frames at 30 fps each event's target spreads over (Gaussian)
+    event_weight: float = 5.0  # loss weight of a frame's event share beside the flight frames, which far outnumber it
+    width: int = 64  # channels of the temporal conv net
+    dilations: list[int] = field(default_factory=lambda: [1, 2, 4, 8, 16])  # one residual block each
+    dropout: float = 0.1
+    epochs: int = 12
+    steps_per_epoch: int = 100
+    batch_size: int = 32
+    lr: float = 2e-3
+    warmup_steps: int = 50
+    wandb: Literal["offline", "online", "off"] = "off"  # Weights & Biases logging (online needs a key)
+
 def field_docs(cls: type) -> dict[str, str]:
     """Each field's comment, as written in the dataclass source: the comment on its line, else the comment block
     right above it, else (for a field right below a block-commented one) that block: a group of fields shares one.

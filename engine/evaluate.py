@@ -75,6 +75,9 @@ def _evaluate(args, root: Path, games, clips: list[Clip], out: Path, track, prob
     try:
         report = score_tracks(clips, kept, out, args.tolerance, args.visualize, probability, extra)
         ordered = [kept.tracks[clip.name] for clip in clips]
+        events = score_events(clips, ordered, out / "report.json")
+        if events:
+            logger.log({f"eval/events_{k}": v for k, v in events.items()}, step=0)
         logger.media({"tables": score_tables(clips, ordered, report.clips),
                       "videos": [OverlayClip(clips[0], ordered[0])]}, step=0, prefix="eval")
         logger.log({f"eval/{k}": v for k, v in {**report.summary(), **breakdown_scalars(report.breakdown)}.items()},
@@ -99,6 +102,36 @@ def _earlier_outputs(out: Path) -> list[str]:
         raise DataError(out, f"--out holds files no evaluation wrote ({', '.join(found[:6])}"
                              f"{', ...' if len(found) > 6 else ''}); evaluate into a new or empty folder")
     return []
+
+
+def score_events(clips: list[Clip], tracks: list[Track], report: Path) -> dict:
+    """Hits and bounces found on the tracks by the shipped detector, scored against the labels' ``q`` (status)
+    where the clips carry it: prints ``Events F1: 0.xxxx`` and per-kind figures, adds ``events`` to ``report``.
+    Empty when no clip is labelled with events or the detector's weights are missing."""
+    from data_prep.events import EventTrack, clip_event_track, has_events
+    from evaluation.events import event_scores
+    from tracking.events import EventDetector
+
+    labelled = [(clip, track) for clip, track in zip(clips, tracks)
+                if clip.labels is not None and has_events(clip_event_track(clip))]
+    detector = EventDetector.shipped() if labelled else None
+    if detector is None:
+        return {}
+    pairs = []
+    for clip, track in labelled:
+        truth = clip_event_track(clip)
+        found = detector.detect(EventTrack(clip.name, clip.game, track.xy, track.codes > 0, truth.events, clip.size))
+        pairs.append((truth.events, found))
+    figures = event_scores(pairs)  # clip folders carry no frame rate: 30 fps, as the assignment's data
+    print(f"events on {len(pairs)} clips: " + "  ".join(
+        f"{kind} P {figures[f'{kind}_precision']:.3f} R {figures[f'{kind}_recall']:.3f} F1 {figures[f'{kind}_f1']:.3f}"
+        f" ({figures[f'{kind}_true']})" for kind in ("hit", "bounce")))
+    print(f"Events F1: {figures['f1']:.4f}")
+    if report.is_file():
+        data = json.loads(report.read_text())
+        data["events"] = figures
+        report.write_text(json.dumps(data, indent=1))
+    return figures
 
 
 def _remove_if_empty(folder: Path) -> None:

@@ -35,10 +35,11 @@ from timm.utils import ModelEmaV3
 from torch.utils.data import DataLoader, RandomSampler
 
 from data_prep.atomic import naming, write_text_atomic
-from engine import baseline_stage, distributed, proposal_stage, refine_stage
+from engine import baseline_stage, distributed, events_stage, proposal_stage, refine_stage
 from engine.checkpoint import rng_state, save_checkpoint, seed_everything, set_rng_state
 from engine.config import (
     BaselineConfig,
+    EventsConfig,
     ProposalConfig,
     RefineConfig,
     add_config_args,
@@ -63,7 +64,7 @@ from tracking.weights import stage_part
 
 # stage name -> (config dataclass, module providing build(cfg) and model_args(model))
 STAGES = {"proposal": (ProposalConfig, proposal_stage), "refine": (RefineConfig, refine_stage),
-          "baseline": (BaselineConfig, baseline_stage)}
+          "baseline": (BaselineConfig, baseline_stage), "events": (EventsConfig, events_stage)}
 log = logging.getLogger("train")
 # The values a run can train with: (fields, test, the rule in words). A stage without a field skips it.
 LIMITS = [

@@ -36,13 +36,15 @@ def prediction_path(folder: Path, clip_name: str) -> Path:
     return Path(folder) / f"{clip_name}.csv"
 
 
-def write_track(path: Path, track: Track) -> None:
-    """Write atomically (temp file + rename) so an interrupted run never leaves a short file behind."""
+def write_track(path: Path, track: Track, extra: dict[str, list] | None = None) -> None:
+    """Write atomically (temp file + rename) so an interrupted run never leaves a short file behind; ``extra``:
+    more columns after ``frame,code,x,y``, name -> one cell per frame."""
+    extra = extra or {}
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(HEADER)
+        writer.writerow(HEADER + tuple(extra))
         for i, (code, (x, y)) in enumerate(zip(track.codes, track.xy)):
-            writer.writerow([i, int(code), f"{x:.2f}", f"{y:.2f}"])
+            writer.writerow([i, int(code), f"{x:.2f}", f"{y:.2f}", *(cells[i] for cells in extra.values())])
 
 
 def read_track(path: Path, n_frames: int) -> Track:

@@ -133,6 +133,34 @@ def draw_track(frames: Iterable[np.ndarray], track: Track, gt: Track | None = No
         yield canvas
 
 
+EVENT_COLOURS = {1: (255, 200, 0), 2: (0, 220, 255)}  # RGB: hit amber, bounce cyan
+
+
+def draw_events(frames: Iterable[np.ndarray], xy: np.ndarray, events: np.ndarray, fps: float = 30.0
+                ) -> Iterator[np.ndarray]:
+    """Yield frames with the events marked where the ball was: a bounce as a ring on the court that stays a second,
+    a hit as a burst and ``HIT`` for a third of a second.
+
+    xy: (n, 2) pixels of the frames; events: (n,) 0 none, 1 hit, 2 bounce
+    """
+    marks = [(int(f), int(events[f]), xy[f]) for f in np.flatnonzero(events > 0) if xy[f][0] >= 0]
+    for t, frame in enumerate(frames):
+        canvas = frame
+        for at, kind, (x, y) in marks:
+            age = t - at
+            if kind == 2 and 0 <= age < fps:
+                canvas = np.ascontiguousarray(canvas)
+                cv2.ellipse(canvas, _pt((x, y)), (14, 6), 0, 0, 360, EVENT_COLOURS[2], 2, cv2.LINE_AA)
+            elif kind == 1 and 0 <= age < fps / 3:
+                canvas = np.ascontiguousarray(canvas)
+                for angle in np.arange(0, np.pi, np.pi / 4):
+                    d = 14 * np.array([np.cos(angle), np.sin(angle)])
+                    cv2.line(canvas, _pt((x, y) - d), _pt((x, y) + d), EVENT_COLOURS[1], 2, cv2.LINE_AA)
+                cv2.putText(canvas, "HIT", _pt((x + 16, y - 10)), cv2.FONT_HERSHEY_SIMPLEX, 0.7, EVENT_COLOURS[1], 2,
+                            cv2.LINE_AA)
+        yield canvas
+
+
 def draw_probability(frames: Iterable[np.ndarray], maps: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
     """Yield frames with a probability map overlaid in yellow (opacity = probability).
 

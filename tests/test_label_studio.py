@@ -533,3 +533,20 @@ def record_fixtures(server: LabelStudio, tmp_path: Path) -> None:
          "value": {"x": 100.0, "y": 100.0, "width": 0.5, "keypointlabels": ["ball"]}},
         {"id": "c3", "type": "choices", "from_name": "visibility", **size, "value": {"choices": ["ball_occluded"]}}])
     server.export(project, FIXTURES / "image_export.json")
+
+
+def test_track_events_export_and_import_into_q(tmp_path):
+    video = write_video(tmp_path / "match.mp4", 12)
+    events = ["", "", "hit", "", "", "", "bounce", "", "", "", "", ""]
+    track = tmp_path / "run" / "track.csv"
+    track.parent.mkdir()
+    track.write_text("frame,code,x,y,time_s,confidence,event\n" + "".join(
+        f"{i},1,{10 + i}.00,20.00,{i / FPS:.3f},0.900,{e}\n" for i, e in enumerate(events)))
+    tasks = json.loads(ls.export_track(track, video, tmp_path / "run" / "label_studio").read_text())
+    assert '<TimelineLabels name="events"' in (tmp_path / "run" / "label_studio" / "config.xml").read_text()
+    marked = [r for r in tasks[0]["predictions"][0]["result"] if r["type"] == "timelinelabels"]
+    assert [(r["value"]["ranges"][0]["start"], r["value"]["timelinelabels"]) for r in marked] == [(3, ["hit"]),
+                                                                                                 (7, ["bounce"])]
+    export = _write(tmp_path, accept_predictions(tasks))
+    clip = load_clip(ls.import_export(export, tmp_path / "out", media_root=tmp_path / "run")[0])
+    assert clip.labels.traj.tolist() == [0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0]

@@ -116,7 +116,7 @@ def test_track_py_video_in_track_out(tiny_runs, ball_data, tmp_path):
     balls = summary["frames_with_ball"]
     assert bool(task["predictions"][0]["result"]) == (balls > 0) and (tmp_path / "out" / "ls" / "config.xml").exists()
     lines = (tmp_path / "out" / "track.csv").read_text().splitlines()
-    assert lines[0] == "frame,code,x,y" and len(lines) == len(frames) + 1
+    assert lines[0] == "frame,code,x,y,time_s,confidence,event" and len(lines) == len(frames) + 1
     video = cv2.VideoCapture(str(tmp_path / "out" / "overlay.mp4"))
     assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == len(frames)
     one = tmp_path / "one.mp4"

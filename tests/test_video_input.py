@@ -75,7 +75,8 @@ def test_any_resolution_and_frame_rate_keeps_its_pixels_and_fps(tiny_runs, ball_
     video = write_mp4(tmp_path / "in.mp4", [cv2.resize(f, size) for f in ball_frames], fps)
     summary = track.main([str(video), "--out", str(tmp_path / "out"), "--weights", str(tiny_runs["bundle"])])
     assert summary["frames"] == len(ball_frames) and summary["video_fps"] == pytest.approx(fps, abs=1e-3)
-    rows = np.loadtxt(tmp_path / "out" / "track.csv", delimiter=",", skiprows=1, ndmin=2)
+    rows = np.loadtxt(tmp_path / "out" / "track.csv", delimiter=",", skiprows=1, ndmin=2, usecols=(0, 1, 2, 3, 4))
+    np.testing.assert_allclose(rows[:, 4], np.arange(len(ball_frames)) / fps, atol=1e-3)  # time_s
     assert rows[:, 0].tolist() == list(range(len(ball_frames)))
     found = rows[rows[:, 1] > 0]
     assert ((found[:, 2] >= -0.5) & (found[:, 2] < size[0]) & (found[:, 3] >= -0.5) & (found[:, 3] < size[1])).all()

@@ -24,6 +24,16 @@ class ClipOutput:
     candidates: Candidates | None
     refined: Refined | None
     seconds: float = 0.0  # wall-clock time of tracking, frame reading included
+    confidence: np.ndarray | None = None  # (n,) :func:`track_confidence`; None where the tracker gives none
+
+
+def track_confidence(track: Track, refined: Refined, near_px: float = 8.0) -> np.ndarray:
+    """(n,) the refiner's probability that the ball is where the track puts it: that of the chosen candidate (or,
+    for a gap-filled position, of the best candidate within ``near_px``, else 0); for a frame without a ball, that
+    of its best candidate (how close it came to being one). Track and refined in the same pixels."""
+    distance = np.linalg.norm(refined.xy - track.xy[:, None], axis=-1)  # (n, K)
+    near = np.where(distance <= near_px, refined.prob, 0.0).max(axis=1, initial=0.0)
+    return np.where(track.codes > 0, near, refined.prob.max(axis=1, initial=0.0))
 
 
 def frame_progress(frames: Iterable[np.ndarray], total: int | None = None, desc: str = "tracking"

@@ -25,7 +25,7 @@ from model.checkpoint import read_payload, resolve_device
 from tracking.baseline import BaselineTracker
 from tracking.candidates import Candidates, Refined, propose_clip, refine_clip
 from tracking.decode import DecodeParams, StreamingDecoder, decode_track
-from tracking.output import ClipOutput, frame_progress
+from tracking.output import ClipOutput, frame_progress, track_confidence
 from tracking.weights import Bundle, ProposalStage, RefineStage, load_bundle, resolve_weights
 
 log = logging.getLogger(__name__)
@@ -91,17 +91,18 @@ class Tracker:
         frames, back = self._work_size(frame_progress(frames, total, desc))
         parts = list(self._chunks(frames))
         candidates = Candidates(*(np.concatenate([getattr(c, k) for c, _ in parts]) for k in ("xy", "score")))
-        refined = None
+        refined, confidence = None, None
         if self.refine is not None:
             refined = Refined(*(np.concatenate([getattr(r, k) for _, r in parts]) for k in ("prob", "xy", "code")))
             track = decode_track(refined.xy, refined.prob, refined.code, self.decode, candidates.score)
+            confidence = track_confidence(track, refined)
         else:
             present = candidates.score[:, 0] >= self.proposal.threshold
             track = Track(present.astype(np.int64), np.where(present[:, None], candidates.xy[:, 0], -1.0))
         if back is not None:
             xy = np.where(track.codes[:, None] > 0, scale_points(track.xy, back), -1.0)
             track = Track(track.codes, xy)
-        return ClipOutput(track, candidates, refined, time.perf_counter() - started)
+        return ClipOutput(track, candidates, refined, time.perf_counter() - started, confidence)
 
     def track_live(self, frames: Iterable[np.ndarray], lag: int = 8, total: int | None = None
                    ) -> Iterator[tuple[int, int, np.ndarray]]:

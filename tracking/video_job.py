@@ -18,11 +18,13 @@ import cv2
 import numpy as np
 
 from data_prep.clips import DataError, frame_paths, read_frame
+from data_prep.events import EVENT_NAMES, EventTrack
 from data_prep.video import iter_video_frames, stated_frame_count
 from evaluation.predictions import Track, write_track
 from evaluation.report import write_video
-from evaluation.visualize import draw_track
+from evaluation.visualize import draw_events, draw_track
 from tracking.output import frame_progress
+from tracking.events import EventDetector, rally_summary
 from tracking.tracker import Tracker
 
 log = logging.getLogger(__name__)
@@ -83,8 +85,10 @@ def track_live(tracker: Tracker, frames, lag: int, out: Path, total: int | None 
 
 def track_source(tracker: Tracker, source: Path, out: Path, *, max_frames: int | None = None, live: int | None = None,
                  overlay: bool = True, fps: float | None = None,
-                 watch: Callable[[Iterator[np.ndarray], str], Iterator[np.ndarray]] | None = None) -> dict:
-    """Track a video or frame folder into ``out`` (track.csv, overlay.mp4, summary.json); returns the summary.
+                 watch: Callable[[Iterator[np.ndarray], str], Iterator[np.ndarray]] | None = None,
+                 events: bool = True) -> dict:
+    """Track a video or frame folder into ``out`` (track.csv, overlay.mp4, summary.json and, with ``events``,
+    rally.json: the hits and bounces of :mod:`tracking.events`); returns the summary.
 
     ``watch(frames, phase)`` may wrap each pass over the frames (phase ``track``, then ``overlay``), e.g. to
     sample memory along the way (``bench/long_video.py``). A terminal shows a progress bar for each pass.
@@ -93,17 +97,53 @@ def track_source(tracker: Tracker, source: Path, out: Path, *, max_frames: int |
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     total = frame_total(source, max_frames)
-    frames = watch(open_frames(source, max_frames), "track")
-    track = (track_live(tracker, frames, live, out, total) if live is not None else
-             tracker.track_frames(frames, total=total, desc=f"tracking {source.name}").track)
+    size: list[tuple[int, int]] = []  # the frames' (width, height), seen as they pass
+    frames = _note_size(watch(open_frames(source, max_frames), "track"), size)
+    confidence = None
+    if live is not None:
+        track = track_live(tracker, frames, live, out, total)
+    else:
+        output = tracker.track_frames(frames, total=total, desc=f"tracking {source.name}")
+        track, confidence = output.track, output.confidence
     seconds = time.perf_counter() - started
-    write_track(out / "track.csv", track)
     fps = fps or video_fps(source)
+    found = detect_events(track, size[0] if size else (1280, 720), fps) if events else None
+    write_track(out / "track.csv", track, track_columns(track, fps, confidence, found))
+    if found is not None:
+        (out / "rally.json").write_text(json.dumps(rally_summary(track.xy, track.codes > 0, found, fps), indent=1))
     if overlay:  # a second pass over the frames tracked (a video cut short ends at the same frame)
         frames = frame_progress(watch(open_frames(source, len(track)), "overlay"), len(track), "overlay video")
-        write_video(out / "overlay.mp4", draw_track(frames, track), fps=fps)
+        drawn = draw_track(frames, track)
+        drawn = draw_events(drawn, track.xy, found, fps) if found is not None else drawn
+        write_video(out / "overlay.mp4", drawn, fps=fps)
     summary = {"source": str(source), "frames": len(track), "frames_with_ball": int((track.codes > 0).sum()),
                "video_fps": round(fps, 3), "seconds": round(seconds, 2), "fps": round(len(track) / seconds, 1),
                "out": str(out)}
+    if found is not None:
+        summary.update(hits=int((found == 1).sum()), bounces=int((found == 2).sum()))
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     return summary
+
+
+def _note_size(frames: Iterator[np.ndarray], size: list) -> Iterator[np.ndarray]:
+    for frame in frames:
+        if not size:
+            size.append((frame.shape[1], frame.shape[0]))
+        yield frame
+
+
+def detect_events(track: Track, size: tuple[int, int], fps: float) -> np.ndarray | None:
+    """(n,) hits (1) and bounces (2) on the track by the shipped detector; None (warned) without its weights."""
+    detector = EventDetector.shipped()
+    if detector is None:
+        return None
+    return detector.detect(EventTrack("track", 0, track.xy, track.codes > 0, np.full(len(track), -1), size, fps))
+
+
+def track_columns(track: Track, fps: float, confidence: np.ndarray | None, events: np.ndarray | None) -> dict:
+    """track.csv's columns after ``frame,code,x,y``: ``time_s``, ``confidence`` (blank where the tracker gives
+    none: ``--live``, the baseline) and ``event`` (``''``, ``hit``, ``bounce``; blank without the detector)."""
+    n = len(track)
+    return {"time_s": [f"{i / fps:.3f}" for i in range(n)],
+            "confidence": [f"{c:.3f}" for c in confidence] if confidence is not None else [""] * n,
+            "event": [EVENT_NAMES[int(e)] for e in events] if events is not None else [""] * n}

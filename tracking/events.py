@@ -1,0 +1,259 @@
+"""What the ball did: hits and bounces on a track, one frame each.
+
+    python -m tracking.events runs/track_1/track.csv --out events/           # -> events/track.csv (+ event column)
+    python -m tracking.events a.csv b.csv --out DIR --size 1920 1080 --fps 50
+
+Reads track CSVs as ``track.py`` writes them (``frame,code,x,y``, x = y = -1 when there is no ball; more columns
+are kept) and writes ``DIR/<same name>.csv``: the same rows plus an ``event`` column, ``''``, ``hit`` or ``bounce``.
+Frame size and rate (default 1280x720, 30 fps) only normalise the track: the detector sees positions as
+fractions of the frame at 30 fps (:mod:`data_prep.events`). Bad input stops with ``error: <file>:<line>: ...``
+and exit status 2: missing columns, NaN or unparsable cells, unsorted or duplicate frames.
+
+The detector (:class:`EventDetector`) is the shipped ``weights/events.pt``: :class:`model.events.EventNet`'s
+per-frame probabilities, then one frame per event (:func:`pick_events`). :func:`classical_events` is the rule
+public trackers use (a bounce where the image motion turns from down to up, a hit where the direction reverses),
+kept as the baseline it beats (``bench/events.py``).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from data_prep.atomic import atomic_path
+from data_prep.clips import DataError, read_csv_rows
+from data_prep.events import EVENT_NAMES, NET_FPS, EventTrack, net_input, resample
+from data_prep.paths import PROJECT_ROOT
+from model.checkpoint import CheckpointError, read_payload
+from model.events import EventNet, build_events
+
+log = logging.getLogger(__name__)
+
+DEFAULT_EVENTS = PROJECT_ROOT / "weights" / "events.pt"
+NMS_AT_30 = 3  # two events are at least this many frames apart at 30 fps (scaled with the rate)
+
+
+class EventDetector:
+    """The learned detector: per-frame probabilities at 30 fps, mapped back to the track's rate, then peaks."""
+
+    def __init__(self, model: EventNet, threshold: float = 0.5, device: torch.device | str = "cpu"):
+        self.model, self.threshold, self.device = model.to(device).eval(), threshold, torch.device(device)
+
+    @classmethod
+    def load(cls, path: Path | str | None = None, device: str = "cpu") -> EventDetector:
+        """From ``weights/events.pt`` (checked against ``weights/SHA256SUMS``) or a ``train.py --stage events``
+        checkpoint."""
+        from tracking.weights import known_checksum, verify  # noqa: PLC0415 (weights loads every network module)
+
+        path = Path(path) if path is not None else DEFAULT_EVENTS
+        if path.resolve() == DEFAULT_EVENTS.resolve() and path.is_file():
+            verify(path, known_checksum(DEFAULT_EVENTS.name))
+        payload = read_payload(path, "events")
+        try:
+            model = build_events(payload["model_args"])
+            model.load_state_dict(payload["model"])
+        except (KeyError, TypeError, RuntimeError) as error:
+            raise CheckpointError(f"{path}: event weights do not match the code: {error}") from None
+        return cls(model, float(payload.get("metrics", {}).get("best_threshold", 0.5)), device)
+
+    @classmethod
+    def shipped(cls) -> EventDetector | None:
+        """The shipped detector, or None (with a warning) when ``weights/events.pt`` is missing or unusable."""
+        try:
+            return cls.load()
+        except CheckpointError as error:
+            log.warning("no event detection: %s", error)
+            return None
+
+    def probabilities(self, track: EventTrack) -> np.ndarray:
+        """(n, 3) per-frame probabilities of none / hit / bounce at the track's own rate."""
+        feats = net_input(track)
+        with torch.no_grad():
+            logits = self.model(torch.from_numpy(feats)[None].to(self.device))[0]
+        prob = logits.softmax(0).cpu().numpy().T  # (m, 3) at NET_FPS
+        at = np.arange(len(track)) * NET_FPS / track.fps
+        return np.stack([np.interp(at, np.arange(len(prob)), prob[:, k]) for k in range(3)], axis=1)
+
+    def detect(self, track: EventTrack) -> np.ndarray:
+        """(n,) int64 events: 0 none, 1 hit, 2 bounce, one frame per event."""
+        if len(track) == 0:
+            return np.zeros(0, np.int64)
+        return pick_events(self.probabilities(track), self.threshold, track.fps)
+
+
+def pick_events(prob: np.ndarray, threshold: float, fps: float = NET_FPS) -> np.ndarray:
+    """One frame per event from per-frame probabilities (n, 3): the frames where the chance of an event (hit +
+    bounce) peaks above ``threshold``, the strongest first, none closer than :data:`NMS_AT_30` frames at 30 fps to a
+    kept one; each of the kind that is likelier there."""
+    event = prob[:, 1] + prob[:, 2]
+    radius = max(1, int(round(NMS_AT_30 * fps / NET_FPS)))
+    out = np.zeros(len(prob), np.int64)
+    kept: list[int] = []
+    for frame in np.argsort(-event, kind="stable"):
+        if event[frame] < threshold:
+            break
+        if all(abs(frame - k) >= radius for k in kept):
+            kept.append(int(frame))
+            out[frame] = 1 if prob[frame, 1] >= prob[frame, 2] else 2
+    return out
+
+
+def classical_events(track: EventTrack, turn_cos: float = 0.5, gap: int = 4) -> np.ndarray:
+    """The classical rule on the track at 30 fps, mapped back to its rate: where the motion over 2 frames before
+    and after a frame turns by more than acos(``turn_cos``), or its vertical image motion flips. A bounce where it
+    turns from down to up without speeding up; any other turn is a hit. Gaps up to ``gap`` frames are bridged
+    straight first."""
+    xy, present = resample(track.xy, track.present, track.fps, NET_FPS)
+    xy, present = _bridge(xy, present, gap)
+    n = len(present)
+    strength = np.zeros(n)
+    kind = np.zeros(n, np.int64)
+    for t in range(2, n - 2):
+        if not (present[t - 2] and present[t] and present[t + 2]):
+            continue
+        before, after = xy[t] - xy[t - 2], xy[t + 2] - xy[t]
+        norm = np.linalg.norm(before) * np.linalg.norm(after)
+        if norm < 1e-6:
+            continue
+        cos = float(before @ after / norm)
+        down_up = before[1] > 0 > after[1]
+        if cos < turn_cos or down_up or before[1] < 0 < after[1]:
+            strength[t] = 1 - cos + (0.5 if down_up else 0)
+            faster = np.linalg.norm(after) > 1.3 * np.linalg.norm(before)
+            kind[t] = 2 if down_up and not faster else 1
+    picked = np.zeros(n, np.int64)
+    for frame in np.argsort(-strength, kind="stable"):
+        if strength[frame] <= 0:
+            break
+        if not picked[max(0, frame - NMS_AT_30 + 1):frame + NMS_AT_30].any():
+            picked[frame] = kind[frame]
+    out = np.zeros(len(track), np.int64)
+    for frame in np.flatnonzero(picked):
+        out[min(len(track) - 1, int(round(frame * track.fps / NET_FPS)))] = picked[frame]
+    return out
+
+
+def _bridge(xy: np.ndarray, present: np.ndarray, gap: int) -> tuple[np.ndarray, np.ndarray]:
+    xy, present = xy.copy(), present.copy()
+    seen = np.flatnonzero(present)
+    for a, b in zip(seen[:-1], seen[1:]):
+        if 1 < b - a <= gap + 1:
+            w = np.linspace(0, 1, b - a + 1)[1:-1, None]
+            xy[a + 1:b] = (1 - w) * xy[a] + w * xy[b]
+            present[a + 1:b] = True
+    return xy, present
+
+
+def rally_summary(xy: np.ndarray, present: np.ndarray, events: np.ndarray, fps: float) -> dict:
+    """What happened, as a plain dict: shot and bounce counts and every event's frame, time and pixel position.
+
+    xy (n, 2) pixels, present (n,) bool, events (n,) 0 none / 1 hit / 2 bounce.
+    """
+    listed = [{"frame": int(f), "time_s": round(f / fps, 3), "event": EVENT_NAMES[int(events[f])],
+               "x": round(float(xy[f, 0]), 1) if present[f] else None,
+               "y": round(float(xy[f, 1]), 1) if present[f] else None} for f in np.flatnonzero(events > 0)]
+    return {"frames": int(len(events)), "fps": round(float(fps), 3), "shots": int((events == 1).sum()),
+            "bounces": int((events == 2).sum()), "events": listed}
+
+
+# ----------------------------------------------------------------------------------------------------- csv files
+
+
+def read_track_csv(path: Path, size: tuple[int, int] = (1280, 720), fps: float = NET_FPS
+                   ) -> tuple[EventTrack, list[str], list[list[str]]]:
+    """A ``frame,code,x,y[,...]`` track csv: (the track over frames first..last, header, rows as read).
+
+    Frames missing between two rows count as no ball. Raises :class:`DataError` naming the line.
+    """
+    path = Path(path)
+    rows = read_csv_rows(path)
+    if not rows:
+        raise DataError(path, "empty file, expected a header frame,code,x,y", 1)
+    header = [cell.strip().lower() for cell in rows[0]]
+    missing = [name for name in ("frame", "code", "x", "y") if name not in header]
+    if missing:
+        raise DataError(path, f"missing column(s) {', '.join(missing)}; expected frame,code,x,y", 1)
+    col = {name: header.index(name) for name in ("frame", "code", "x", "y")}
+    body = [(line, row) for line, row in enumerate(rows[1:], start=2) if any(c.strip() for c in row)]
+    frames, codes, xy = [], [], []
+    for line, row in body:
+        if len(row) < len(header):
+            raise DataError(path, f"{len(row)} cells, the header names {len(header)}", line)
+        try:
+            values = [float(row[col[name]]) for name in ("frame", "code", "x", "y")]
+        except ValueError:
+            raise DataError(path, f"not a number in {row!r}", line) from None
+        if not all(math.isfinite(v) for v in values):
+            raise DataError(path, f"NaN or infinite value in {row!r}", line)
+        frame, code, x, y = values
+        if frame != int(frame) or frame < 0:
+            raise DataError(path, f"frame {row[col['frame']]!r} is not a frame number", line)
+        if frames and frame <= frames[-1]:
+            what = "duplicate" if frame == frames[-1] else "unsorted"
+            raise DataError(path, f"{what} frame {int(frame)} after frame {int(frames[-1])}: frames must increase",
+                            line)
+        frames.append(frame)
+        codes.append(code)
+        xy.append((x, y))
+    if not frames:
+        raise DataError(path, "no rows after the header", 1)
+    first, last = int(frames[0]), int(frames[-1])
+    n = last - first + 1
+    full_xy, present = np.full((n, 2), -1.0), np.zeros(n, bool)
+    index = np.array(frames, np.int64) - first
+    codes_arr, xy_arr = np.array(codes), np.array(xy)
+    present[index] = codes_arr > 0
+    full_xy[index] = xy_arr
+    track = EventTrack(path.stem, 0, full_xy, present, np.full(n, -1, np.int64), tuple(size), float(fps))
+    return track, rows[0], [row for _, row in body]
+
+
+def write_event_csv(path: Path, header: list[str], rows: list[list[str]], first_frame: int,
+                    events: np.ndarray) -> None:
+    """The rows of :func:`read_track_csv` with an ``event`` column (replaced if there was one)."""
+    names = [h.strip().lower() for h in header]
+    keep = [i for i, name in enumerate(names) if name != "event"]
+    frame_col = names.index("frame")
+    with atomic_path(Path(path)) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow([header[i] for i in keep] + ["event"])
+        for row in rows:
+            frame = int(float(row[frame_col])) - first_frame
+            writer.writerow([row[i] for i in keep] + [EVENT_NAMES[int(events[frame])]])
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("tracks", type=Path, nargs="+", help="track CSV(s): frame,code,x,y (as track.py writes)")
+    parser.add_argument("--out", type=Path, required=True, help="output folder: DIR/<same name>.csv")
+    parser.add_argument("--size", type=int, nargs=2, default=(1280, 720), metavar=("W", "H"),
+                        help="frame size of the track's pixels (default 1280 720)")
+    parser.add_argument("--fps", type=float, default=NET_FPS, help="frame rate of the track (default 30)")
+    parser.add_argument("--weights", type=Path, help="event detector weights; default weights/events.pt")
+    args = parser.parse_args(argv)
+    try:
+        if min(args.size) <= 0 or not 0 < args.fps <= 1000:
+            raise DataError("--size/--fps", "the size must be positive and the rate in (0, 1000]")
+        tracks = [read_track_csv(path, tuple(args.size), args.fps) for path in args.tracks]  # all checked first
+        detector = EventDetector.load(args.weights)
+    except (DataError, CheckpointError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    for path, (track, header, rows) in zip(args.tracks, tracks):
+        events = detector.detect(track)
+        write_event_csv(args.out / path.name, header, rows, int(float(rows[0][[h.strip().lower() for h in header]
+                                                                              .index("frame")])), events)
+        print(f"{path}: {int((events == 1).sum())} hits, {int((events == 2).sum())} bounces -> "
+              f"{args.out / path.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
