@@ -16,17 +16,14 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from data_prep.clips import FULL_SIZE, Clip, scale_points
 from data_prep.video import resize_frame
 from evaluation.predictions import Track
-from model.checkpoint import read_payload, resolve_device
-from tracking.baseline import BaselineTracker
 from tracking.candidates import Candidates, Refined, propose_clip, refine_clip
 from tracking.decode import DecodeParams, StreamingDecoder, decode_track
 from tracking.output import ClipOutput, frame_progress
-from tracking.weights import Bundle, ProposalStage, RefineStage, load_bundle, resolve_weights
+from tracking.nets import Bundle, ProposalStage, RefineStage
 
 log = logging.getLogger(__name__)
 
@@ -37,24 +34,37 @@ class Tracker:
     """Proposal + refiner + decoder with their settings; build it with :meth:`load`."""
 
     def __init__(self, proposal: ProposalStage, refine: RefineStage | None, decode: DecodeParams = DecodeParams(),
-                 top_k: int = 5, min_score: float = 0.02, chunk: int = 48, device: torch.device | str = "cpu",
+                 top_k: int = 5, min_score: float = 0.02, chunk: int = 48, device="cpu",
                  ensemble: bool = False):
         context = refine.spec.context if refine is not None else 0
         assert chunk >= max(proposal.spec.frames, context), "chunk must hold a stack and the refiner's context"
         self.proposal, self.refine, self.decode = proposal, refine, decode
         self.top_k, self.min_score, self.chunk = top_k, min_score, chunk
         self.ensemble = ensemble  # the proposal's temporal ensemble (tracking.candidates.propose_stacks): ~3x its cost
-        self.device = torch.device(device)
+        self.device = device  # a torch.device, or "cpu" (the ONNX runtime's)
         self.source: str = ""
 
     @classmethod
     def load(cls, weights: str | Path | None = None, device: str = "auto", sha256: str | None = None,
-             **overrides) -> Tracker:
+             runtime: str = "torch", **overrides) -> Tracker:
         """From a tracker bundle: a local file, a Google Drive id or URL, or (None) the shipped default weights;
         ``sha256``: the checksum the file must have (see :func:`tracking.weights.resolve_weights`).
 
         A ``train.py --stage baseline`` checkpoint gives the assignment's baseline instead, with the same interface.
+        ``runtime="onnx"``: ``weights`` is a folder written by ``python -m tracking.export``, run with onnxruntime
+        without importing torch (:mod:`tracking.onnx_nets`).
         """
+        if runtime == "onnx":
+            from tracking.onnx_nets import load_onnx_bundle
+
+            tracker = cls.from_bundle(load_onnx_bundle(weights), "cpu", **overrides)
+            tracker.source = str(weights)
+            return tracker
+        assert runtime == "torch", f"runtime must be torch or onnx, got {runtime!r}"
+        from model.checkpoint import read_payload, resolve_device
+        from tracking.baseline import BaselineTracker
+        from tracking.weights import load_bundle, resolve_weights
+
         path = resolve_weights(weights, sha256)
         payload = read_payload(path)  # the one torch.load of the file
         if payload["stage"] == "baseline":
@@ -67,7 +77,7 @@ class Tracker:
         return tracker
 
     @classmethod
-    def from_bundle(cls, bundle: Bundle, device: torch.device | str = "cpu", **overrides) -> Tracker:
+    def from_bundle(cls, bundle: Bundle, device="cpu", **overrides) -> Tracker:
         """From a loaded bundle (its stages already on ``device``), its settings overridden by ``overrides``."""
         return cls(bundle.proposal, bundle.refine, bundle.decode, **{**bundle.settings, **overrides}, device=device)
 
