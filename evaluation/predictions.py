@@ -36,13 +36,14 @@ def prediction_path(folder: Path, clip_name: str) -> Path:
     return Path(folder) / f"{clip_name}.csv"
 
 
-def write_track(path: Path, track: Track) -> None:
-    """Write atomically (temp file + rename) so an interrupted run never leaves a short file behind."""
+def write_track(path: Path, track: Track, first: int = 0) -> None:
+    """Write atomically (temp file + rename) so an interrupted run never leaves a short file behind; ``first``: the
+    frame number of the first row (a time range of a video keeps the video's frame numbers)."""
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(HEADER)
         for i, (code, (x, y)) in enumerate(zip(track.codes, track.xy)):
-            writer.writerow([i, int(code), f"{x:.2f}", f"{y:.2f}"])
+            writer.writerow([first + i, int(code), f"{x:.2f}", f"{y:.2f}"])
 
 
 def read_track(path: Path, n_frames: int) -> Track:

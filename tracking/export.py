@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 
@@ -30,8 +31,10 @@ OPSET = 17
 
 def _export(module: torch.nn.Module, example: torch.Tensor, path: Path, inputs: str, outputs: list[str]) -> None:
     axes = {name: {0: "batch"} for name in [inputs, *outputs]}
-    torch.onnx.export(module.eval(), (example,), str(path), input_names=[inputs], output_names=outputs,
-                      dynamic_axes=axes, opset_version=OPSET, dynamo=False)
+    with warnings.catch_warnings():  # the shape asserts of the forwards are constants of the traced graph: right
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            torch.onnx.export(module.eval(), (example,), str(path), input_names=[inputs], output_names=outputs,
+                          dynamic_axes=axes, opset_version=OPSET, dynamo=False)
 
 
 def export(weights: str | Path | None, out: Path) -> dict:
