@@ -33,7 +33,7 @@ def _export(module: torch.nn.Module, example: torch.Tensor, path: Path, inputs: 
     axes = {name: {0: "batch"} for name in [inputs, *outputs]}
     with warnings.catch_warnings():  # the shape asserts of the forwards are constants of the traced graph: right
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
-            torch.onnx.export(module.eval(), (example,), str(path), input_names=[inputs], output_names=outputs,
+        torch.onnx.export(module.eval(), (example,), str(path), input_names=[inputs], output_names=outputs,
                           dynamic_axes=axes, opset_version=OPSET, dynamo=False)
 
 
