@@ -50,7 +50,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--start", type=float, default=0.0, help="seconds into the video to start at (default 0)")
     parser.add_argument("--end", type=float, help="seconds into the video to stop at (default: its end)")
     parser.add_argument("--runtime", choices=("torch", "onnx"), default="torch", help="torch (default) or onnx: "
-                        "onnxruntime on the folder --weights that python -m tracking.export wrote, without PyTorch")
+                        "the networks run by onnxruntime (--weights: a folder written by python -m tracking.export, "
+                        "then PyTorch is not even imported, or a bundle, exported once into the weights cache)")
     parser.add_argument("--no-video", action="store_true", help="skip the overlay video")
     parser.add_argument("--fps", type=float, help="frame rate of the overlay; default: the video's own "
                         f"(a frame folder: {FOLDER_FPS:g})")
@@ -70,9 +71,6 @@ def parse_args(argv=None) -> argparse.Namespace:
         raise ArgumentError(f"--live: the lag must be 0 or more frames, got {args.live}")
     if args.start < 0 or (args.end is not None and args.end <= args.start):
         raise ArgumentError(f"--start / --end: need 0 <= start < end seconds, got {args.start} / {args.end}")
-    if args.runtime == "onnx" and not (args.weights and Path(args.weights).is_dir()):
-        raise ArgumentError(f"--runtime onnx: --weights must be a folder written by python -m tracking.export, "
-                            f"got {args.weights}")
     for source in args.more:
         if not source.exists():
             raise ArgumentError(f"{source}: no such video file or frame folder")
@@ -82,7 +80,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         raise ArgumentError(f"{args.source}: the file is empty")
     if args.label_studio and args.source.is_dir():
         raise ArgumentError("--label-studio: needs a video file: Label Studio's video tasks play the video itself")
-    check_weights_and_out(args.weights if args.runtime == "torch" else None, args.out)
+    exported = args.runtime == "onnx" and args.weights and Path(args.weights).is_dir()
+    check_weights_and_out(None if exported else args.weights, args.out)
     return args
 
 
@@ -141,7 +140,7 @@ def _run(argv) -> int:
     from data_prep.clips import DataError
 
     errors = (DataError, OSError)
-    if args.runtime == "torch":  # the ONNX runtime imports no torch, which model.checkpoint needs
+    if not (args.runtime == "onnx" and args.weights and Path(args.weights).is_dir()):  # exported: no torch here
         from model.checkpoint import CheckpointError
 
         errors += (CheckpointError,)

@@ -15,6 +15,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import shutil
+import tempfile
 import warnings
 from dataclasses import asdict
 from pathlib import Path
@@ -23,7 +26,7 @@ import torch
 
 from tracking.onnx_nets import MANIFEST
 from tracking.torch_nets import ProposalInference, RefineInference
-from tracking.weights import load_bundle, resolve_weights, sha256_of
+from tracking.weights import CACHE_DIR, load_bundle, resolve_weights, sha256_of
 
 log = logging.getLogger(__name__)
 OPSET = 17
@@ -56,6 +59,22 @@ def export(weights: str | Path | None, out: Path) -> dict:
         manifest["refine"] = {"spec": asdict(crop)}
     (out / MANIFEST).write_text(json.dumps(manifest, indent=1))
     return manifest
+
+
+def cached_export(weights: str | Path | None = None, sha256: str | None = None) -> Path:
+    """The exported folder of a tracker bundle, exported once into the weights cache (keyed by the bundle's
+    sha256), so ``Tracker.load(bundle.pt, runtime="onnx")`` pays the export (a few seconds) only the first time."""
+    path = resolve_weights(weights, sha256)
+    folder = CACHE_DIR / "onnx" / sha256_of(path)[:16]
+    if not (folder / MANIFEST).is_file():
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=folder.parent))  # complete, or not there at all
+        try:
+            export(path, tmp)
+            os.replace(tmp, folder)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return folder
 
 
 def main(argv=None) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import itertools
 import logging
+import queue
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
@@ -35,14 +37,16 @@ class Tracker:
 
     def __init__(self, proposal: ProposalStage, refine: RefineStage | None, decode: DecodeParams = DecodeParams(),
                  top_k: int = 5, min_score: float = 0.02, chunk: int = 48, device="cpu",
-                 ensemble: bool = False):
+                 ensemble: bool = False, read_ahead: int = 16):
         context = refine.spec.context if refine is not None else 0
         assert chunk >= max(proposal.spec.frames, context), "chunk must hold a stack and the refiner's context"
         self.proposal, self.refine, self.decode = proposal, refine, decode
         self.top_k, self.min_score, self.chunk = top_k, min_score, chunk
         self.ensemble = ensemble  # the proposal's temporal ensemble (tracking.candidates.propose_stacks): ~3x its cost
+        self.read_ahead = read_ahead  # frames decoded ahead in a reader thread while the networks run (0: none)
         self.device = device  # a torch.device, or "cpu" (the ONNX runtime's)
         self.source: str = ""
+        self.runtime = "torch"  # or "onnx" (set by load)
 
     @classmethod
     def load(cls, weights: str | Path | None = None, device: str = "auto", sha256: str | None = None,
@@ -51,14 +55,19 @@ class Tracker:
         ``sha256``: the checksum the file must have (see :func:`tracking.weights.resolve_weights`).
 
         A ``train.py --stage baseline`` checkpoint gives the assignment's baseline instead, with the same interface.
-        ``runtime="onnx"``: ``weights`` is a folder written by ``python -m tracking.export``, run with onnxruntime
-        without importing torch (:mod:`tracking.onnx_nets`).
+        ``runtime="onnx"``: the networks run by onnxruntime (:mod:`tracking.onnx_nets`); ``weights`` a folder
+        written by ``python -m tracking.export`` (then torch is never imported), or a bundle as above, exported
+        once into the weights cache (:func:`tracking.export.cached_export`).
         """
         if runtime == "onnx":
             from tracking.onnx_nets import load_onnx_bundle
 
+            if weights is None or not Path(weights).is_dir():
+                from tracking.export import cached_export
+
+                weights = cached_export(weights, sha256)
             tracker = cls.from_bundle(load_onnx_bundle(weights), "cpu", **overrides)
-            tracker.source = str(weights)
+            tracker.source, tracker.runtime = str(weights), "onnx"
             return tracker
         assert runtime == "torch", f"runtime must be torch or onnx, got {runtime!r}"
         from model.checkpoint import read_payload, resolve_device
@@ -84,7 +93,7 @@ class Tracker:
     def describe(self) -> dict:
         return {"weights": self.source, "decode": asdict(self.decode), "top_k": self.top_k,
                 "min_score": self.min_score, "refine": self.refine is not None, "ensemble": self.ensemble,
-                "device": str(self.device)}
+                "device": str(self.device), "runtime": self.runtime}
 
     def track_clip(self, clip: Clip) -> Track:
         return self.track_frames(clip.iter_frames(), total=len(clip), desc=clip.name).track
@@ -98,6 +107,7 @@ class Tracker:
         ``desc`` (``total``: the frame count, when known, for its ETA).
         """
         started = time.perf_counter()
+        frames = read_ahead(frames, self.read_ahead) if self.read_ahead else frames
         frames, back = self._work_size(frame_progress(frames, total, desc))
         parts = list(self._chunks(frames))
         candidates = Candidates(*(np.concatenate([getattr(c, k) for c, _ in parts]) for k in ("xy", "score")))
@@ -211,3 +221,40 @@ def chunked(frames: Iterable[np.ndarray], size: int, min_size: int) -> Iterator[
             chunk, following = chunk + following, []
         yield chunk, following
         chunk = following
+
+
+def read_ahead(frames: Iterable, depth: int) -> Iterator:
+    """``frames`` iterated in a reader thread, up to ``depth`` items ahead of the consumer, so that decoding (JPEG,
+    video: C code that releases the GIL) overlaps with the networks. An exception in the reader is raised in the
+    consumer at the item where it happened; closing the iterator early stops the reader."""
+    items: queue.Queue = queue.Queue(depth)
+    stop = threading.Event()
+    end = object()
+
+    def reader():
+        try:
+            for item in frames:
+                while not stop.is_set():
+                    try:
+                        items.put((True, item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            items.put((True, end))
+        except BaseException as error:  # handed to the consumer, which raises it
+            items.put((False, error))
+
+    thread = threading.Thread(target=reader, daemon=True, name="frame-reader")
+    thread.start()
+    try:
+        while True:
+            ok, item = items.get()
+            if not ok:
+                raise item
+            if item is end:
+                return
+            yield item
+    finally:
+        stop.set()

@@ -1,7 +1,7 @@
-"""Where a frame's time goes, stage by stage, for each runtime: decode, resize, proposal, candidates, crops,
+"""(Not named profile.py: that would shadow the standard library's profile module.) Where a frame's time goes, stage by stage, for each runtime: decode, resize, proposal, candidates, crops,
 refiner, decoder, writing (track.csv), printed as a table of ms per frame.
 
-    python bench/profile.py [--frames 240] [--runtime torch onnx] [--onnx DIR] [--data ROOT --games 1]
+    python bench/stage_profile.py [--frames 240] [--runtime torch onnx] [--onnx DIR] [--data ROOT --games 1]
 
 Runs the tracker's own pieces (``tracking.candidates``, ``tracking.decode``) one stage at a time over chunks of
 frames read from disk, so each stage's cost is measured alone; their sum is close to ``bench/tracker_speed.py``'s
@@ -126,7 +126,7 @@ def main() -> None:
             value = sum(seconds.values()) if name == "total" else seconds.get(name, 0.0)
             row += f"{1000 * value / len(paths):18.2f}{value / sum(seconds.values()):7.0%}"
         print(row)
-    report("profile", [(f"{name} frames/s (sum of stages)", f"{len(paths) / sum(s.values()):.1f}")
+    report("stage_profile", [(f"{name} frames/s (sum of stages)", f"{len(paths) / sum(s.values()):.1f}")
                        for name, s in results.items()],
            {"frames": len(paths), **{name: {k: 1000 * v / len(paths) for k, v in s.items()}
                                      for name, s in results.items()}})
