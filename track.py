@@ -49,7 +49,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--max-frames", type=int, help="track only the first N frames")
     parser.add_argument("--start", type=float, default=0.0, help="seconds into the video to start at (default 0)")
     parser.add_argument("--end", type=float, help="seconds into the video to stop at (default: its end)")
-    parser.add_argument("--runtime", choices=("torch", "onnx"), default="torch", help="torch (default) or onnx: "
+    parser.add_argument("--runtime", choices=("torch", "onnx"), default="onnx", help="onnx (default) or torch: "
                         "the networks run by onnxruntime (--weights: a folder written by python -m tracking.export, "
                         "then PyTorch is not even imported, or a bundle, exported once into the weights cache)")
     parser.add_argument("--no-video", action="store_true", help="skip the overlay video")

@@ -1,5 +1,6 @@
-"""(Not named profile.py: that would shadow the standard library's profile module.) Where a frame's time goes, stage by stage, for each runtime: decode, resize, proposal, candidates, crops,
-refiner, decoder, writing (track.csv), printed as a table of ms per frame.
+"""Where a frame's time goes, stage by stage, for each runtime: decode, resize, proposal, candidates, crops,
+refiner, decoder, writing (track.csv), printed as a table of ms per frame. (Not named profile.py: that would
+shadow the standard library's profile module.)
 
     python bench/stage_profile.py [--frames 240] [--runtime torch onnx] [--onnx DIR] [--data ROOT --games 1]
 

@@ -27,7 +27,7 @@ def main() -> None:
     parser.add_argument("--data", help="clips to read; default: the embedded synthetic test games")
     parser.add_argument("--games", type=int, nargs="+", help="games to read frames from")
     parser.add_argument("--frames", type=int, default=300, help="frames to time")
-    parser.add_argument("--runtime", nargs="+", default=["torch"], choices=["torch", "onnx"], help="runtimes to time")
+    parser.add_argument("--runtime", nargs="+", default=["onnx"], choices=["torch", "onnx"], help="runtimes to time")
     parser.add_argument("--read-ahead", type=int, nargs="+", default=[16], help="frames decoded ahead in a reader "
                         "thread (0: none)")
     parser.add_argument("--repeat", type=int, default=1, help="rounds over the combinations; the best is kept")

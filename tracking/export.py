@@ -71,7 +71,11 @@ def cached_export(weights: str | Path | None = None, sha256: str | None = None) 
         tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=folder.parent))  # complete, or not there at all
         try:
             export(path, tmp)
-            os.replace(tmp, folder)
+            try:
+                os.replace(tmp, folder)
+            except OSError:  # another process exported the same bundle first
+                if not (folder / MANIFEST).is_file():
+                    raise
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return folder

@@ -57,25 +57,27 @@ class Tracker:
         A ``train.py --stage baseline`` checkpoint gives the assignment's baseline instead, with the same interface.
         ``runtime="onnx"``: the networks run by onnxruntime (:mod:`tracking.onnx_nets`); ``weights`` a folder
         written by ``python -m tracking.export`` (then torch is never imported), or a bundle as above, exported
-        once into the weights cache (:func:`tracking.export.cached_export`).
+        once into the weights cache (:func:`tracking.export.cached_export`; the baseline runs with PyTorch).
         """
-        if runtime == "onnx":
+        assert runtime in ("torch", "onnx"), f"runtime must be torch or onnx, got {runtime!r}"
+        if runtime == "onnx" and weights is not None and Path(weights).is_dir():
             from tracking.onnx_nets import load_onnx_bundle
 
-            if weights is None or not Path(weights).is_dir():
-                from tracking.export import cached_export
-
-                weights = cached_export(weights, sha256)
             tracker = cls.from_bundle(load_onnx_bundle(weights), "cpu", **overrides)
             tracker.source, tracker.runtime = str(weights), "onnx"
             return tracker
-        assert runtime == "torch", f"runtime must be torch or onnx, got {runtime!r}"
         from model.checkpoint import read_payload, resolve_device
         from tracking.baseline import BaselineTracker
         from tracking.weights import load_bundle, resolve_weights
 
         path = resolve_weights(weights, sha256)
         payload = read_payload(path)  # the one torch.load of the file
+        if runtime == "onnx" and payload["stage"] != "baseline":
+            from tracking.export import cached_export
+
+            tracker = cls.load(cached_export(path), runtime="onnx", **overrides)
+            tracker.source = str(path)
+            return tracker
         if payload["stage"] == "baseline":
             if overrides.pop("ensemble", False):
                 raise ValueError(f"{path}: the temporal ensemble is the proposal stage's; the baseline has none")
