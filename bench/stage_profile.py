@@ -20,11 +20,10 @@ from itertools import islice
 from pathlib import Path
 
 import numpy as np
-from measure import report
+from measure import bench_frames, report
 
-from data_prep.clips import discover_clips, read_frame, scale_points
+from data_prep.clips import read_frame, scale_points
 from data_prep.crops import crop_origin, crop_stack
-from data_prep.embedded import EMBEDDED, ensure_embedded
 from data_prep.stack_spec import clip_stacks
 from data_prep.video import resize_frame
 from evaluation.predictions import write_track
@@ -103,10 +102,7 @@ def main() -> None:
     parser.add_argument("--games", type=int, nargs="+", help="games to read frames from")
     parser.add_argument("--frames", type=int, default=240, help="frames to profile")
     args = parser.parse_args()
-    games = args.games or (None if args.data else list(EMBEDDED.test_games))
-    root = args.data or ensure_embedded(games=games)
-    clips = discover_clips(root, games)
-    paths = list(islice((p for clip in clips for p in clip.frames), args.frames))
+    root, clips, paths = bench_frames(args.data, args.games, args.frames)
     with tempfile.TemporaryDirectory() as tmp:
         onnx = args.onnx
         if "onnx" in args.runtime and onnx is None:

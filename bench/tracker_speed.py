@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import argparse
 import time
-from itertools import islice, product
+from itertools import product
 
-from measure import peak_rss_mb, report
+from measure import bench_frames, peak_rss_mb, report
 
-from data_prep.clips import discover_clips, read_frame
-from data_prep.embedded import EMBEDDED, ensure_embedded
+from data_prep.clips import read_frame
 from tracking.tracker import Tracker
 
 
@@ -28,14 +27,11 @@ def main() -> None:
     parser.add_argument("--games", type=int, nargs="+", help="games to read frames from")
     parser.add_argument("--frames", type=int, default=300, help="frames to time")
     parser.add_argument("--runtime", nargs="+", default=["onnx"], choices=["torch", "onnx"], help="runtimes to time")
-    parser.add_argument("--read-ahead", type=int, nargs="+", default=[16], help="frames decoded ahead in a reader "
+    parser.add_argument("--read-ahead", type=int, nargs="+", default=[0], help="frames decoded ahead in a reader "
                         "thread (0: none)")
     parser.add_argument("--repeat", type=int, default=1, help="rounds over the combinations; the best is kept")
     args = parser.parse_args()
-    games = args.games or (None if args.data else list(EMBEDDED.test_games))
-    root = args.data or ensure_embedded(games=games)
-    clips = discover_clips(root, games)
-    paths = list(islice((p for clip in clips for p in clip.frames), args.frames))
+    root, clips, paths = bench_frames(args.data, args.games, args.frames)
     combos = list(product(args.runtime, args.read_ahead))
     trackers = {(runtime, depth): Tracker.load(args.weights, runtime=runtime, read_ahead=depth)
                 for runtime, depth in combos}

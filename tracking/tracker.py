@@ -37,13 +37,15 @@ class Tracker:
 
     def __init__(self, proposal: ProposalStage, refine: RefineStage | None, decode: DecodeParams = DecodeParams(),
                  top_k: int = 5, min_score: float = 0.02, chunk: int = 48, device="cpu",
-                 ensemble: bool = False, read_ahead: int = 16):
+                 ensemble: bool = False, read_ahead: int = 0):
         context = refine.spec.context if refine is not None else 0
         assert chunk >= max(proposal.spec.frames, context), "chunk must hold a stack and the refiner's context"
         self.proposal, self.refine, self.decode = proposal, refine, decode
         self.top_k, self.min_score, self.chunk = top_k, min_score, chunk
         self.ensemble = ensemble  # the proposal's temporal ensemble (tracking.candidates.propose_stacks): ~3x its cost
-        self.read_ahead = read_ahead  # frames decoded ahead in a reader thread while the networks run (0: none)
+        # frames decoded ahead in a reader thread while the networks run (0: none, the default: on the shared 2-core
+        # machine it did not pay, docs/experiments.md)
+        self.read_ahead = read_ahead
         self.device = device  # a torch.device, or "cpu" (the ONNX runtime's)
         self.source: str = ""
         self.runtime = "torch"  # or "onnx" (set by load)
