@@ -3,6 +3,9 @@
     python track.py match.mp4                        # -> runs/track_N/track.csv and overlay.mp4
     python track.py frames/ --out out/ --weights my_tracker.pt --no-video
     python track.py match.mp4 --live 8            # fixed latency: each frame decided 8 frames later, never revised
+    python track.py season/ --out tracks/ --no-video   # every video of a folder (or several files): one folder each
+    python track.py match.mp4 --start 600 --end 660    # one minute of it (seconds)
+    python track.py match.mp4 --runtime onnx --weights exported/   # no PyTorch: python -m tracking.export first
 
 Writes ``track.csv`` (``frame,code,x,y`` in the video's own pixels; x = y = -1 when no ball; one row per decoded
 frame, so row i is frame i at the video's own frame rate; then ``time_s``, ``confidence`` and ``event``: hit, bounce
@@ -11,6 +14,10 @@ for a frame folder, default 30) with the ball, its recent track and the events. 
 long the video is (``bench/long_video.py``). Any resolution works: frames are tracked at 1280 px wide and positions
 mapped back (mp4 encoders round odd sizes down, so the overlay of an odd-sized input may be a pixel smaller).
 On a terminal a progress bar shows frames/s and the time left; a summary line ends the run.
+
+Several videos, or a folder of videos: each is tracked into ``--out/<video name>/`` and a table ends the run. A
+video whose folder already holds its ``summary.json`` (written last) is skipped, so rerunning an interrupted archive
+resumes it; a bad file is reported in the table and the others are still tracked (exit status 2 if any failed).
 
 The arguments are checked before the libraries load, so a mistyped path fails at once. Bad input stops with
 ``error: <file>: <message>`` and exit status 2: a missing, empty, unreadable or frameless video, frames of
@@ -34,11 +41,19 @@ TRACK_OUTPUTS = ("track.csv", "track.csv.part", "overlay.mp4", "summary.json")  
 def parse_args(argv=None) -> argparse.Namespace:
     """The arguments, checked for what can be checked without loading anything (raises :class:`ArgumentError`)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("source", type=Path, help="video file or folder of numbered frames (0000.jpg ...)")
+    parser.add_argument("source", type=Path, help="video file, folder of numbered frames (0000.jpg ...) or folder "
+                        "of videos")
+    parser.add_argument("more", type=Path, nargs="*", metavar="SOURCE", help="more videos or frame folders: each "
+                        "is tracked into its own folder under --out")
     parser.add_argument("--out", type=Path, help="output folder; default runs/track_N")
     parser.add_argument("--weights", help="tracker bundle: file, Google Drive id or URL; default: shipped weights")
     parser.add_argument("--sha256", help="the sha256 the --weights file must have (checked before loading)")
     parser.add_argument("--max-frames", type=int, help="track only the first N frames")
+    parser.add_argument("--start", type=float, default=0.0, help="seconds into the video to start at (default 0)")
+    parser.add_argument("--end", type=float, help="seconds into the video to stop at (default: its end)")
+    parser.add_argument("--runtime", choices=("torch", "onnx"), default="onnx", help="onnx (default) or torch: "
+                        "the networks run by onnxruntime (--weights: a folder written by python -m tracking.export, "
+                        "then PyTorch is not even imported, or a bundle, exported once into the weights cache)")
     parser.add_argument("--no-video", action="store_true", help="skip the overlay video")
     parser.add_argument("--fps", type=float, help="frame rate of the overlay; default: the video's own "
                         f"(a frame folder: {FOLDER_FPS:g})")
@@ -56,13 +71,19 @@ def parse_args(argv=None) -> argparse.Namespace:
         raise ArgumentError(f"--fps: must be above 0 and at most 1000, got {args.fps}")
     if args.live is not None and args.live < 0:
         raise ArgumentError(f"--live: the lag must be 0 or more frames, got {args.live}")
+    if args.start < 0 or (args.end is not None and args.end <= args.start):
+        raise ArgumentError(f"--start / --end: need 0 <= start < end seconds, got {args.start} / {args.end}")
+    for source in args.more:
+        if not source.exists():
+            raise ArgumentError(f"{source}: no such video file or frame folder")
     if not args.source.exists():
         raise ArgumentError(f"{args.source}: no such video file or frame folder")
     if args.source.is_file() and args.source.stat().st_size == 0:
         raise ArgumentError(f"{args.source}: the file is empty")
     if args.label_studio and args.source.is_dir():
         raise ArgumentError("--label-studio: needs a video file: Label Studio's video tasks play the video itself")
-    check_weights_and_out(args.weights, args.out)
+    exported = args.runtime == "onnx" and args.weights and Path(args.weights).is_dir()
+    check_weights_and_out(None if exported else args.weights, args.out)
     if args.out is not None and args.source.is_file() and args.source.name in TRACK_OUTPUTS \
             and args.source.resolve().parent == args.out.resolve():
         raise ArgumentError(f"{args.source}: --out would write over the video being tracked; choose another --out")
@@ -75,13 +96,19 @@ def main(argv=None) -> dict:
     from data_prep.label_studio import export_track
     from engine.runs import next_run_dir
     from tracking.tracker import LIVE_CHUNK, Tracker
-    from tracking.video_job import track_source
+    from tracking.video_job import archive_videos, track_archive, track_source
 
+    videos = [args.source, *args.more] if args.more else archive_videos(args.source) if args.source.is_dir() else None
+    if videos and args.label_studio:
+        raise ArgumentError("--label-studio: one video at a time")
     tracker = Tracker.load(args.weights, sha256=args.sha256, **({"chunk": LIVE_CHUNK} if args.live is not None else {}),
-                           **({"ensemble": True} if args.ensemble else {}))
+                           **({"ensemble": True} if args.ensemble else {}), runtime=args.runtime)
     out = args.out or next_run_dir(prefix="track")
-    summary = track_source(tracker, args.source, out, max_frames=args.max_frames, live=args.live,
-                           overlay=not args.no_video, fps=args.fps)
+    options = {"max_frames": args.max_frames, "live": args.live, "overlay": not args.no_video, "fps": args.fps,
+               "start": args.start, "end": args.end}
+    if videos:
+        return archive_table(track_archive(tracker, videos, out, **options))
+    summary = track_source(tracker, args.source, out, **options)
     if args.label_studio:
         summary["label_studio"] = str(export_track(out / "track.csv", args.source, args.label_studio))
     print(json.dumps(summary))
@@ -89,6 +116,19 @@ def main(argv=None) -> dict:
           f"ball in {summary['frames_with_ball']}: {out / 'track.csv'}"
           + ("" if args.no_video else f", {out / 'overlay.mp4'}"), file=sys.stderr)
     return summary
+
+
+def archive_table(rows: list[dict]) -> dict:
+    """Print one line per video of an archive run; the summary says how many failed."""
+    width = max(len(Path(row["source"]).name) for row in rows)
+    print(f"{'video':<{width}s} {'frames':>8s} {'with ball':>9s} {'frames/s':>8s}  status")
+    for row in rows:
+        print(f"{Path(row['source']).name:<{width}s} {row.get('frames', ''):>8} {row.get('frames_with_ball', ''):>9} "
+              f"{row.get('fps', ''):>8}  {row['status']}")
+    failed = sum(row["status"].startswith("error") for row in rows)
+    print(f"{len(rows) - failed} of {len(rows)} videos tracked into {Path(rows[0]['out']).parent}"
+          + (f"; {failed} failed" if failed else ""), file=sys.stderr)
+    return {"videos": rows, "failed": failed}
 
 
 def cli(argv=None) -> int:
@@ -104,16 +144,20 @@ def cli(argv=None) -> int:
 
 
 def _run(argv) -> int:
-    parse_args(argv)  # before the imports below: a bad argument fails at once
+    args = parse_args(argv)  # before the imports below: a bad argument fails at once
     from data_prep.clips import DataError
-    from model.checkpoint import CheckpointError
 
+    errors = (DataError, OSError)
+    if not (args.runtime == "onnx" and args.weights and Path(args.weights).is_dir()):  # exported: no torch here
+        from model.checkpoint import CheckpointError
+
+        errors += (CheckpointError,)
     try:
-        main(argv)
-    except (DataError, CheckpointError, OSError) as error:
+        summary = main(argv)
+    except errors as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    return 0
+    return 2 if summary.get("failed") else 0
 
 
 if __name__ == "__main__":

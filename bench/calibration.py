@@ -30,8 +30,10 @@ def main() -> None:
     parser.add_argument("--games", type=int, nargs="+", help="games (matches) to rotate over; default: all")
     parser.add_argument("--with-embedded-val", action="store_true",
                         help="calibrate on the embedded synthetic validation games too")
+    parser.add_argument("--runtime", choices=("torch", "onnx"), default="onnx", help="run the networks with "
+                        "onnxruntime (default) or PyTorch")
     args = parser.parse_args()
-    tracker = Tracker.load(args.weights)
+    tracker = Tracker.load(args.weights, runtime=args.runtime)
     clips = discover_clips(args.data, args.games)
     val_games = list(EMBEDDED.val_games)
     extra_clips = discover_clips(ensure_embedded(games=val_games), val_games) if args.with_embedded_val else []

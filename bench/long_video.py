@@ -89,6 +89,8 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=500, help="sample memory every N frames of each pass")
     parser.add_argument("--weights", help="tracker bundle; default: the shipped weights")
     parser.add_argument("--no-video", action="store_true", help="skip the overlay pass")
+    parser.add_argument("--runtime", choices=("torch", "onnx"), default="onnx", help="run the networks with "
+                        "onnxruntime (default) or PyTorch")
     parser.add_argument("--keep", type=Path, help="write the video and the outputs here instead of a temp folder")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="long_video_") as scratch:
@@ -100,7 +102,7 @@ def main() -> None:
             frames = int(round(args.minutes * 60 * args.fps))
             print(f"writing {frames} frames of 1280x720 at {args.fps:g} fps to {video} ...", flush=True)
             render_s = write_synthetic_video(video, frames, args.fps)
-        tracker = Tracker.load(args.weights)
+        tracker = Tracker.load(args.weights, runtime=args.runtime)
         memory = MemoryLog(args.every)
         memory.sample("start", 0)
         summary = track_source(tracker, video, folder / "out", overlay=not args.no_video, watch=memory.watch)

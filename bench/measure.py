@@ -7,11 +7,24 @@ import resource
 import sys
 import time
 from collections.abc import Callable
+from itertools import islice
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def bench_frames(data: str | None, games: list[int] | None, frames: int) -> tuple[Path, list, list[Path]]:
+    """(root, clips, the first ``frames`` frame files) of ``games`` under ``data``; default: the embedded
+    synthetic test games (rendered if missing)."""
+    from data_prep.clips import discover_clips
+    from data_prep.embedded import EMBEDDED, ensure_embedded
+
+    games = games or (None if data else list(EMBEDDED.test_games))
+    root = data or ensure_embedded(games=games)
+    clips = discover_clips(root, games)
+    return root, clips, list(islice((p for clip in clips for p in clip.frames), frames))
 
 
 def peak_rss_mb() -> float:

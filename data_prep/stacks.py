@@ -7,8 +7,6 @@ most of the time so that positives are not starved, and then augments the crop.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 from einops import rearrange
@@ -17,21 +15,9 @@ from torch.utils.data import Dataset
 from data_prep.augment import augment_stack
 from data_prep.clips import Clip, check_stack_length
 from data_prep.frame_cache import FrameCache
+from data_prep.stack_spec import StackSpec, clip_stacks  # noqa: F401 (their home before)
 
 HEATMAP_STRIDE = 4  # must match model.proposal.STRIDE (data_prep does not import model/)
-
-
-@dataclass(frozen=True)
-class StackSpec:
-    """How proposal inputs are built from clips."""
-
-    frames: int = 3
-    width: int = 512
-    height: int = 288
-
-    @property
-    def size(self) -> tuple[int, int]:
-        return self.width, self.height
 
 
 def heatmap_targets(xy: np.ndarray, present: np.ndarray, weight: np.ndarray, shape: tuple[int, int],
@@ -131,11 +117,4 @@ class ProposalStacks(Dataset):
         return frames, np.where(present[:, None], xy, -1.0), present
 
 
-def clip_stacks(n_frames: int, stack: int) -> list[int]:
-    """First frames of stacks covering frames 0..n-1 once each; the last stack is shifted back to fit."""
-    assert n_frames >= stack, f"clip of {n_frames} frames is shorter than the stack of {stack}"
-    starts = list(range(0, n_frames - stack + 1, stack))
-    if starts[-1] + stack < n_frames:
-        starts.append(n_frames - stack)
-    return starts
 

@@ -15,19 +15,25 @@ from data_prep.clips import DataError
 log = logging.getLogger(__name__)
 
 
-def iter_video_frames(path: Path, max_frames: int | None = None) -> Iterator[np.ndarray]:
+def iter_video_frames(path: Path, max_frames: int | None = None, start: int = 0) -> Iterator[np.ndarray]:
     """Decode a video frame by frame as RGB uint8 (H, W, 3), at most ``max_frames``; one frame in memory at a time.
 
     Any resolution and frame rate. Raises :class:`DataError` naming the file (on the first ``next``) when the file
     cannot be opened (not a video, an mp4 cut before its index, a codec OpenCV lacks) or decodes no frame, and
     (when it is reached) at a frame whose size differs from the first one's. A video that stops decoding before the
     frame count its container lists (cut short, or a damaged frame the decoder cannot get past) ends at the last
-    good frame with a warning giving both counts: the frames before it are real, so they are kept.
+    good frame with a warning giving both counts: the frames before it are real, so they are kept. ``start``: the
+    first frame to yield; those before it are skipped undecoded (``grab``).
     """
     path = Path(path)
     capture = _open_capture(path)
     try:
-        listed = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))  # 0 or negative: the container does not say
+        skipped = 0
+        while skipped < start and capture.grab():
+            skipped += 1
+        if skipped < start:
+            raise DataError(path, f"the video ends after {skipped} frames, before the start frame {start}")
+        listed = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) - start  # 0 or negative: the container does not say
         count, size = 0, None
         while max_frames is None or count < max_frames:
             ok, frame = capture.read()

@@ -34,6 +34,8 @@ def parse_args(argv=None, description: str | None = None) -> argparse.Namespace:
     what.add_argument("--weights", help="tracker weights: a file, a Google Drive id/URL; default: shipped weights")
     what.add_argument("--sha256", help="the sha256 the --weights file must have (checked before loading)")
     what.add_argument("--ensemble", action="store_true", help="the proposal's temporal ensemble (see track.py)")
+    what.add_argument("--runtime", choices=("torch", "onnx"), default="onnx", help="run the networks with "
+                      "onnxruntime (default; same tracks, faster) or PyTorch (see track.py)")
     out = parser.add_argument_group("output")
     out.add_argument("--out", type=Path, help="output folder; default runs/exp_N")
     out.add_argument("--visualize", action="store_true", help="write overlay and probability mp4 per clip")

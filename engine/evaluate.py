@@ -44,7 +44,8 @@ def main(argv=None, description: str | None = None) -> float:
     else:
         from tracking.tracker import Tracker
 
-        tracker = Tracker.load(args.weights, sha256=args.sha256, **({"ensemble": True} if args.ensemble else {}))
+        tracker = Tracker.load(args.weights, sha256=args.sha256, **({"ensemble": True} if args.ensemble else {}),
+                               runtime=args.runtime)
         track, probability, extra = tracker.track_clip, tracker.probability_maps, tracker.describe()
     out = Path(args.out or next_run_dir())  # only once the clips and weights are known to be good
     with run_folder_lock(out):

@@ -24,7 +24,8 @@ from torch import nn
 
 from data_prep.atomic import atomic_path
 from data_prep.clips import DataError, discover_clips
-from data_prep.events import EventTrack, EventWindows, augment, clip_event_track, has_events, read_event_folder
+from data_prep.event_windows import EventWindows
+from data_prep.events import EventTrack, augment, clip_event_track, has_events, read_event_folder
 from data_prep.paths import PROJECT_ROOT
 from engine.config import EventsConfig
 from engine.loop import StageParts

@@ -36,15 +36,16 @@ def prediction_path(folder: Path, clip_name: str) -> Path:
     return Path(folder) / f"{clip_name}.csv"
 
 
-def write_track(path: Path, track: Track, extra: dict[str, list] | None = None) -> None:
+def write_track(path: Path, track: Track, extra: dict[str, list] | None = None, first: int = 0) -> None:
     """Write atomically (temp file + rename) so an interrupted run never leaves a short file behind; ``extra``:
-    more columns after ``frame,code,x,y``, name -> one cell per frame."""
+    more columns after ``frame,code,x,y``, name -> one cell per frame; ``first``: the frame number of the first row
+    (a time range of a video keeps the video's frame numbers)."""
     extra = extra or {}
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(HEADER + tuple(extra))
         for i, (code, (x, y)) in enumerate(zip(track.codes, track.xy)):
-            writer.writerow([i, int(code), f"{x:.2f}", f"{y:.2f}", *(cells[i] for cells in extra.values())])
+            writer.writerow([first + i, int(code), f"{x:.2f}", f"{y:.2f}", *(cells[i] for cells in extra.values())])
 
 
 def read_track(path: Path, n_frames: int) -> Track:

@@ -31,7 +31,8 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
-STRIDE = 4
+from model import peaks
+from model.peaks import STRIDE, cells_to_pixels, pixels_to_cells  # noqa: F401 (their home before)
 
 
 @dataclass(frozen=True)
@@ -121,55 +122,13 @@ def build_proposal(args: ProposalNetArgs | dict) -> ProposalNet:
     return ProposalNet(**asdict(args))
 
 
-@torch.no_grad()
 def extract_candidates(logits: torch.Tensor, offset: torch.Tensor, k: int, radius: float = 1.0, pool: int = 64
                        ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Top-``k`` candidates per heatmap at sub-cell positions, no two within ``radius`` cells of each other.
-
-    logits (n, h, w), offset (n, 2, h, w) -> xy (n, k, 2) in input pixels, score (n, k) in [0, 1].
-    Cell (row, col) with offset (dx, dy) proposes the point (col + dx, row + dy) in cell units, scored by its
-    probability. Among the points of the ``pool`` most probable cells the best is kept and every point within
-    ``radius`` cells of it dropped, ``k`` times: non-maximum suppression between offset-refined points, not on the
-    cell grid. The cells around a ball are trained to point at it (``offset_reach``), so they fall onto one
-    candidate, while a ball one cell from a brighter distractor (a white letter on an advertising board) keeps its
-    own, which CenterNet's 3x3 max-pool over cells suppresses (README: design choices). One cell is 8
-    full-resolution px at the default 640-wide input, the metric's tolerance. Picks after the pool is used up
-    score 0. ``radius`` 0: the 3x3 max-pool, for the older weights.
-    """
-    n, h, w = logits.shape
-    prob = logits.sigmoid()
-    if radius <= 0:
-        pooled = F.max_pool2d(prob[:, None], 3, stride=1, padding=1)[:, 0]
-        prob = torch.where(prob == pooled, prob, torch.zeros_like(prob))
-        pool = k
-    prob, index = rearrange(prob, "n h w -> n (h w)").topk(min(pool, h * w), dim=1)  # (n, m)
-    row, col = index // w, index % w
-    flat_offset = rearrange(offset, "n two h w -> n (h w) two")
-    sub = torch.gather(flat_offset, 1, index[..., None].expand(-1, -1, 2))  # (n, m, 2) as (dx, dy) in cells
-    points = torch.stack([col, row], dim=-1).float() + sub  # (n, m, 2) in cells
-    if radius <= 0:
-        return cells_to_pixels(points), prob
-    alive, frames = prob.clone(), torch.arange(n)
-    xy, score = [], []
-    for _ in range(k):
-        best = alive.argmax(dim=1)
-        xy.append(points[frames, best])
-        score.append(alive[frames, best].clamp(min=0))
-        alive = alive.masked_fill((points - xy[-1][:, None]).norm(dim=-1) <= radius, -1.0)
-    return cells_to_pixels(torch.stack(xy, dim=1)), torch.stack(score, dim=1)
-
-
-def pixels_to_cells(xy: torch.Tensor) -> torch.Tensor:
-    """Input-pixel coordinates (pixel centres at integers) to continuous heatmap-cell coordinates.
-
-    Cell j covers input pixels 4j .. 4j+3, so its left edge is at pixel 4j - 0.5.
-    """
-    return (xy + 0.5) / STRIDE
-
-
-def cells_to_pixels(uv: torch.Tensor) -> torch.Tensor:
-    """Inverse of :func:`pixels_to_cells`."""
-    return uv * STRIDE - 0.5
+    """:func:`model.peaks.extract_candidates` on tensors: logits (n, h, w), offset (n, 2, h, w) -> xy (n, k, 2) in
+    input pixels, score (n, k) (on the CPU)."""
+    xy, score = peaks.extract_candidates(logits.detach().float().cpu().numpy(), offset.detach().float().cpu().numpy(),
+                                         k, radius, pool)
+    return torch.from_numpy(xy), torch.from_numpy(score)
 
 
 class ProposalLoss(nn.Module):

@@ -13,7 +13,6 @@ from tests.conftest import write_csv
 from data_prep.events import (
     FEATURES,
     EventTrack,
-    EventWindows,
     augment,
     event_targets,
     features,
@@ -25,6 +24,7 @@ from evaluation.events import event_scores, match_counts, tolerance_frames
 from evaluation.predictions import Track, read_track, write_track
 from model.checkpoint import CheckpointError
 from model.events import EventNet, build_events
+from data_prep.event_windows import EventWindows
 from tracking.events import EventDetector, classical_events, main as events_cli, pick_events, rally_summary
 
 EVENT_HEADER = ["frame", "visibility", "x-coordinate", "y-coordinate", "status"]

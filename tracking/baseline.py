@@ -20,7 +20,7 @@ from data_prep.video import resize_frame
 from evaluation.predictions import Track
 from model.baseline_unet import BaselineUNet, build_baseline, interpolate_gaps, mask_to_positions
 from model.checkpoint import load_checkpoint, resolve_device
-from tracking.candidates import frames_to_tensor
+from tracking.torch_nets import frames_to_tensor
 from tracking.output import ClipOutput, frame_progress
 
 

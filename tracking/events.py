@@ -23,15 +23,16 @@ import math
 import sys
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from data_prep.atomic import atomic_path
 from data_prep.clips import DataError, read_csv_rows
 from data_prep.events import EVENT_NAMES, NET_FPS, EventTrack, net_input, resample
 from data_prep.paths import PROJECT_ROOT
-from model.checkpoint import CheckpointError, read_payload
-from model.events import EventNet, build_events
+if TYPE_CHECKING:
+    from model.events import EventNet
 
 log = logging.getLogger(__name__)
 
@@ -40,15 +41,22 @@ NMS_AT_30 = 3  # two events are at least this many frames apart at 30 fps (scale
 
 
 class EventDetector:
-    """The learned detector: per-frame probabilities at 30 fps, mapped back to the track's rate, then peaks."""
+    """The learned detector: per-frame probabilities at 30 fps, mapped back to the track's rate, then peaks.
 
-    def __init__(self, model: EventNet, threshold: float = 0.5, device: torch.device | str = "cpu"):
+    The network runs on PyTorch, imported here only when a detector is built: reading tracks, picking events and
+    the classical rule need none (an ONNX-only install tracks without events, :func:`tracking.video_job`)."""
+
+    def __init__(self, model: EventNet, threshold: float = 0.5, device: str = "cpu"):
+        import torch
+
         self.model, self.threshold, self.device = model.to(device).eval(), threshold, torch.device(device)
 
     @classmethod
     def load(cls, path: Path | str | None = None, device: str = "cpu") -> EventDetector:
         """From ``weights/events.pt`` (checked against ``weights/SHA256SUMS``) or a ``train.py --stage events``
         checkpoint."""
+        from model.checkpoint import CheckpointError, read_payload
+        from model.events import build_events
         from tracking.weights import known_checksum, verify  # noqa: PLC0415 (weights loads every network module)
 
         path = Path(path) if path is not None else DEFAULT_EVENTS
@@ -66,6 +74,11 @@ class EventDetector:
     def shipped(cls) -> EventDetector | None:
         """The shipped detector, or None (with a warning) when ``weights/events.pt`` is missing or unusable."""
         try:
+            from model.checkpoint import CheckpointError
+        except ImportError as error:  # an ONNX-only install: the event net runs on PyTorch
+            log.warning("no event detection without PyTorch: %s", error)
+            return None
+        try:
             return cls.load()
         except CheckpointError as error:
             log.warning("no event detection: %s", error)
@@ -73,6 +86,8 @@ class EventDetector:
 
     def probabilities(self, track: EventTrack) -> np.ndarray:
         """(n, 3) per-frame probabilities of none / hit / bounce at the track's own rate."""
+        import torch
+
         feats = net_input(track)
         with torch.no_grad():
             logits = self.model(torch.from_numpy(feats)[None].to(self.device))[0]
@@ -150,12 +165,13 @@ def _bridge(xy: np.ndarray, present: np.ndarray, gap: int) -> tuple[np.ndarray, 
     return xy, present
 
 
-def rally_summary(xy: np.ndarray, present: np.ndarray, events: np.ndarray, fps: float) -> dict:
+def rally_summary(xy: np.ndarray, present: np.ndarray, events: np.ndarray, fps: float, first: int = 0) -> dict:
     """What happened, as a plain dict: shot and bounce counts and every event's frame, time and pixel position.
 
-    xy (n, 2) pixels, present (n,) bool, events (n,) 0 none / 1 hit / 2 bounce.
+    xy (n, 2) pixels, present (n,) bool, events (n,) 0 none / 1 hit / 2 bounce; ``first``: the source's frame number
+    of row 0 (a time range keeps the source's frame numbers and times).
     """
-    listed = [{"frame": int(f), "time_s": round(f / fps, 3), "event": EVENT_NAMES[int(events[f])],
+    listed = [{"frame": first + int(f), "time_s": round((first + f) / fps, 3), "event": EVENT_NAMES[int(events[f])],
                "x": round(float(xy[f, 0]), 1) if present[f] else None,
                "y": round(float(xy[f, 1]), 1) if present[f] else None} for f in np.flatnonzero(events > 0)]
     return {"frames": int(len(events)), "fps": round(float(fps), 3), "shots": int((events == 1).sum()),
@@ -237,6 +253,8 @@ def main(argv=None) -> int:
     parser.add_argument("--fps", type=float, default=NET_FPS, help="frame rate of the track (default 30)")
     parser.add_argument("--weights", type=Path, help="event detector weights; default weights/events.pt")
     args = parser.parse_args(argv)
+    from model.checkpoint import CheckpointError
+
     try:
         if min(args.size) <= 0 or not 0 < args.fps <= 1000:
             raise DataError("--size/--fps", "the size must be positive and the rate in (0, 1000]")

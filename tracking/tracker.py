@@ -10,23 +10,22 @@ from __future__ import annotations
 
 import itertools
 import logging
+import queue
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from data_prep.clips import FULL_SIZE, Clip, scale_points
 from data_prep.video import resize_frame
 from evaluation.predictions import Track
-from model.checkpoint import read_payload, resolve_device
-from tracking.baseline import BaselineTracker
 from tracking.candidates import Candidates, Refined, propose_clip, refine_clip
 from tracking.decode import DecodeParams, StreamingDecoder, decode_track
 from tracking.output import ClipOutput, frame_progress, track_confidence
-from tracking.weights import Bundle, ProposalStage, RefineStage, load_bundle, resolve_weights
+from tracking.nets import Bundle, ProposalStage, RefineStage
 
 log = logging.getLogger(__name__)
 
@@ -37,26 +36,50 @@ class Tracker:
     """Proposal + refiner + decoder with their settings; build it with :meth:`load`."""
 
     def __init__(self, proposal: ProposalStage, refine: RefineStage | None, decode: DecodeParams = DecodeParams(),
-                 top_k: int = 5, min_score: float = 0.02, chunk: int = 48, device: torch.device | str = "cpu",
-                 ensemble: bool = False):
+                 top_k: int = 5, min_score: float = 0.02, chunk: int = 48, device="cpu",
+                 ensemble: bool = False, read_ahead: int = 0):
         context = refine.spec.context if refine is not None else 0
         assert chunk >= max(proposal.spec.frames, context), "chunk must hold a stack and the refiner's context"
         self.proposal, self.refine, self.decode = proposal, refine, decode
         self.top_k, self.min_score, self.chunk = top_k, min_score, chunk
         self.ensemble = ensemble  # the proposal's temporal ensemble (tracking.candidates.propose_stacks): ~3x its cost
-        self.device = torch.device(device)
+        # frames decoded ahead in a reader thread while the networks run (0: none, the default: on the shared 2-core
+        # machine it did not pay, docs/experiments.md)
+        self.read_ahead = read_ahead
+        self.device = device  # a torch.device, or "cpu" (the ONNX runtime's)
         self.source: str = ""
+        self.runtime = "torch"  # or "onnx" (set by load)
 
     @classmethod
     def load(cls, weights: str | Path | None = None, device: str = "auto", sha256: str | None = None,
-             **overrides) -> Tracker:
+             runtime: str = "torch", **overrides) -> Tracker:
         """From a tracker bundle: a local file, a Google Drive id or URL, or (None) the shipped default weights;
         ``sha256``: the checksum the file must have (see :func:`tracking.weights.resolve_weights`).
 
         A ``train.py --stage baseline`` checkpoint gives the assignment's baseline instead, with the same interface.
+        ``runtime="onnx"``: the networks run by onnxruntime (:mod:`tracking.onnx_nets`); ``weights`` a folder
+        written by ``python -m tracking.export`` (then torch is never imported), or a bundle as above, exported
+        once into the weights cache (:func:`tracking.export.cached_export`; the baseline runs with PyTorch).
         """
+        assert runtime in ("torch", "onnx"), f"runtime must be torch or onnx, got {runtime!r}"
+        if runtime == "onnx" and weights is not None and Path(weights).is_dir():
+            from tracking.onnx_nets import load_onnx_bundle
+
+            tracker = cls.from_bundle(load_onnx_bundle(weights), "cpu", **overrides)
+            tracker.source, tracker.runtime = str(weights), "onnx"
+            return tracker
+        from model.checkpoint import read_payload, resolve_device
+        from tracking.baseline import BaselineTracker
+        from tracking.weights import load_bundle, resolve_weights
+
         path = resolve_weights(weights, sha256)
         payload = read_payload(path)  # the one torch.load of the file
+        if runtime == "onnx" and payload["stage"] != "baseline":
+            from tracking.export import cached_export
+
+            tracker = cls.load(cached_export(path), runtime="onnx", **overrides)
+            tracker.source = str(path)
+            return tracker
         if payload["stage"] == "baseline":
             if overrides.pop("ensemble", False):
                 raise ValueError(f"{path}: the temporal ensemble is the proposal stage's; the baseline has none")
@@ -67,14 +90,14 @@ class Tracker:
         return tracker
 
     @classmethod
-    def from_bundle(cls, bundle: Bundle, device: torch.device | str = "cpu", **overrides) -> Tracker:
+    def from_bundle(cls, bundle: Bundle, device="cpu", **overrides) -> Tracker:
         """From a loaded bundle (its stages already on ``device``), its settings overridden by ``overrides``."""
         return cls(bundle.proposal, bundle.refine, bundle.decode, **{**bundle.settings, **overrides}, device=device)
 
     def describe(self) -> dict:
         return {"weights": self.source, "decode": asdict(self.decode), "top_k": self.top_k,
                 "min_score": self.min_score, "refine": self.refine is not None, "ensemble": self.ensemble,
-                "device": str(self.device)}
+                "device": str(self.device), "runtime": self.runtime}
 
     def track_clip(self, clip: Clip) -> Track:
         return self.track_frames(clip.iter_frames(), total=len(clip), desc=clip.name).track
@@ -88,6 +111,7 @@ class Tracker:
         ``desc`` (``total``: the frame count, when known, for its ETA).
         """
         started = time.perf_counter()
+        frames = read_ahead(frames, self.read_ahead) if self.read_ahead else frames
         frames, back = self._work_size(frame_progress(frames, total, desc))
         parts = list(self._chunks(frames))
         candidates = Candidates(*(np.concatenate([getattr(c, k) for c, _ in parts]) for k in ("xy", "score")))
@@ -202,3 +226,40 @@ def chunked(frames: Iterable[np.ndarray], size: int, min_size: int) -> Iterator[
             chunk, following = chunk + following, []
         yield chunk, following
         chunk = following
+
+
+def read_ahead(frames: Iterable, depth: int) -> Iterator:
+    """``frames`` iterated in a reader thread, up to ``depth`` items ahead of the consumer, so that decoding (JPEG,
+    video: C code that releases the GIL) overlaps with the networks. An exception in the reader is raised in the
+    consumer at the item where it happened; closing the iterator early stops the reader."""
+    items: queue.Queue = queue.Queue(depth)
+    stop = threading.Event()
+    end = object()
+
+    def reader():
+        try:
+            for item in frames:
+                while not stop.is_set():
+                    try:
+                        items.put((True, item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            items.put((True, end))
+        except BaseException as error:  # handed to the consumer, which raises it
+            items.put((False, error))
+
+    thread = threading.Thread(target=reader, daemon=True, name="frame-reader")
+    thread.start()
+    try:
+        while True:
+            ok, item = items.get()
+            if not ok:
+                raise item
+            if item is end:
+                return
+            yield item
+    finally:
+        stop.set()

@@ -17,8 +17,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from data_prep.clips import DataError, frame_paths, read_frame
+from data_prep.clips import IMAGE_SUFFIXES, DataError, frame_paths, read_frame
 from data_prep.events import EVENT_NAMES, EventTrack
+from data_prep.importers import VIDEO_SUFFIXES
 from data_prep.video import iter_video_frames, stated_frame_count
 from evaluation.predictions import Track, write_track
 from evaluation.report import write_video
@@ -31,16 +32,21 @@ log = logging.getLogger(__name__)
 FOLDER_FPS = 30.0  # a frame folder carries no frame rate
 
 
-def open_frames(source: Path, max_frames: int | None = None) -> Iterator[np.ndarray]:
-    """A fresh iterator over the RGB (H, W, 3) frames of a video file or a numbered frame folder."""
+def open_frames(source: Path, max_frames: int | None = None, start: int = 0) -> Iterator[np.ndarray]:
+    """A fresh iterator over the RGB (H, W, 3) frames of a video file or a numbered frame folder, from frame
+    ``start`` on."""
     if source.is_dir():
-        return _folder_frames(frame_paths(source)[:max_frames])
-    return iter_video_frames(source, max_frames)
+        paths = frame_paths(source)
+        if start >= len(paths):
+            raise DataError(source, f"the folder holds {len(paths)} frames, none from the start frame {start} on")
+        return _folder_frames(paths[start:start + max_frames if max_frames else None])
+    return iter_video_frames(source, max_frames, start)
 
 
-def frame_total(source: Path, max_frames: int | None = None) -> int | None:
+def frame_total(source: Path, max_frames: int | None = None, start: int = 0) -> int | None:
     """How many frames ``source`` holds as far as is known without decoding them (for progress bars)."""
     count = len(frame_paths(source)) if source.is_dir() else stated_frame_count(source)
+    count = max(count - start, 0) if count is not None else None
     return min(count, max_frames) if count is not None and max_frames is not None else (count or max_frames)
 
 
@@ -84,7 +90,7 @@ def track_live(tracker: Tracker, frames, lag: int, out: Path, total: int | None 
 
 
 def track_source(tracker: Tracker, source: Path, out: Path, *, max_frames: int | None = None, live: int | None = None,
-                 overlay: bool = True, fps: float | None = None,
+                 overlay: bool = True, fps: float | None = None, start: float = 0.0, end: float | None = None,
                  watch: Callable[[Iterator[np.ndarray], str], Iterator[np.ndarray]] | None = None,
                  events: bool = True) -> dict:
     """Track a video or frame folder into ``out`` (track.csv, overlay.mp4, summary.json and, with ``events``,
@@ -92,13 +98,16 @@ def track_source(tracker: Tracker, source: Path, out: Path, *, max_frames: int |
 
     ``watch(frames, phase)`` may wrap each pass over the frames (phase ``track``, then ``overlay``), e.g. to
     sample memory along the way (``bench/long_video.py``). A terminal shows a progress bar for each pass.
+    ``start`` / ``end``: the time range to track, in seconds of the video (a frame folder: at ``fps``, default 30);
+    track.csv keeps the video's frame numbers.
     """
     watch = watch or (lambda frames, phase: frames)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    total = frame_total(source, max_frames)
+    first, max_frames = frame_range(source, start, end, max_frames, fps)
+    total = frame_total(source, max_frames, first)
     size: list[tuple[int, int]] = []  # the frames' (width, height), seen as they pass
-    frames = _note_size(watch(open_frames(source, max_frames), "track"), size)
+    frames = _note_size(watch(open_frames(source, max_frames, first), "track"), size)
     confidence = None
     if live is not None:
         track = track_live(tracker, frames, live, out, total)
@@ -108,17 +117,18 @@ def track_source(tracker: Tracker, source: Path, out: Path, *, max_frames: int |
     seconds = time.perf_counter() - started
     fps = fps or video_fps(source)
     found = detect_events(track, size[0] if size else (1280, 720), fps) if events else None
-    write_track(out / "track.csv", track, track_columns(track, fps, confidence, found))
+    write_track(out / "track.csv", track, track_columns(track, fps, confidence, found, first), first)
     if found is not None:
-        (out / "rally.json").write_text(json.dumps(rally_summary(track.xy, track.codes > 0, found, fps), indent=1))
+        rally = rally_summary(track.xy, track.codes > 0, found, fps, first)
+        (out / "rally.json").write_text(json.dumps(rally, indent=1))
     if overlay:  # a second pass over the frames tracked (a video cut short ends at the same frame)
-        frames = frame_progress(watch(open_frames(source, len(track)), "overlay"), len(track), "overlay video")
+        frames = frame_progress(watch(open_frames(source, len(track), first), "overlay"), len(track), "overlay video")
         drawn = draw_track(frames, track)
         drawn = draw_events(drawn, track.xy, found, fps) if found is not None else drawn
         write_video(out / "overlay.mp4", drawn, fps=fps)
     summary = {"source": str(source), "frames": len(track), "frames_with_ball": int((track.codes > 0).sum()),
                "video_fps": round(fps, 3), "seconds": round(seconds, 2), "fps": round(len(track) / seconds, 1),
-               "out": str(out)}
+               "out": str(out), **({"start_frame": first} if first else {})}
     if found is not None:
         summary.update(hits=int((found == 1).sum()), bounces=int((found == 2).sum()))
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
@@ -140,10 +150,67 @@ def detect_events(track: Track, size: tuple[int, int], fps: float) -> np.ndarray
     return detector.detect(EventTrack("track", 0, track.xy, track.codes > 0, np.full(len(track), -1), size, fps))
 
 
-def track_columns(track: Track, fps: float, confidence: np.ndarray | None, events: np.ndarray | None) -> dict:
+def track_columns(track: Track, fps: float, confidence: np.ndarray | None, events: np.ndarray | None,
+                  first: int = 0) -> dict:
     """track.csv's columns after ``frame,code,x,y``: ``time_s``, ``confidence`` (blank where the tracker gives
     none: ``--live``, the baseline) and ``event`` (``''``, ``hit``, ``bounce``; blank without the detector)."""
     n = len(track)
-    return {"time_s": [f"{i / fps:.3f}" for i in range(n)],
+    return {"time_s": [f"{(first + i) / fps:.3f}" for i in range(n)],
             "confidence": [f"{c:.3f}" for c in confidence] if confidence is not None else [""] * n,
             "event": [EVENT_NAMES[int(e)] for e in events] if events is not None else [""] * n}
+
+
+def frame_range(source: Path, start: float, end: float | None, max_frames: int | None, fps: float | None = None
+                ) -> tuple[int, int | None]:
+    """(first frame, most frames) of the ``start`` .. ``end`` seconds of ``source`` (a frame folder at ``fps``)."""
+    if not start and end is None:
+        return 0, max_frames
+    rate = (fps or FOLDER_FPS) if source.is_dir() else video_fps(source)
+    first = int(round(start * rate))
+    if end is not None:
+        count = max(int(round(end * rate)) - first, 1)
+        max_frames = min(count, max_frames) if max_frames else count
+    return first, max_frames
+
+
+def archive_videos(folder: Path) -> list[Path] | None:
+    """The videos of a folder of videos, sorted by name; None for a folder of numbered frames (or an empty one)."""
+    files = [p for p in folder.iterdir() if p.is_file()]
+    if any(p.suffix.lower() in IMAGE_SUFFIXES and p.stem.isdigit() for p in files):
+        return None
+    return sorted(p for p in files if p.suffix.lower() in VIDEO_SUFFIXES) or None
+
+
+def track_archive(tracker: Tracker, sources: list[Path], out: Path, **options) -> list[dict]:
+    """Track each source into ``out/<its name>``; returns one summary per source with its ``status``.
+
+    A source whose folder already holds a ``summary.json`` for the same source and options (written last, so only
+    by a run that finished) is skipped: rerunning an interrupted archive resumes it. A source that fails (corrupt,
+    unreadable) is logged and reported with status ``error: ...``; the others are still tracked.
+    """
+    rows, names = [], set()
+    for source in sources:
+        name = source.stem if source.is_file() else source.name
+        while name in names:  # match.mp4 and match.mkv, or two folders of one name
+            name += "_"
+        names.add(name)
+        folder = out / name
+        wanted = {"source": str(source), "options": _options_key(options)}
+        done = folder / "summary.json"
+        if done.is_file():
+            summary = json.loads(done.read_text())
+            if {k: summary.get(k) for k in wanted} == wanted:
+                rows.append({**summary, "status": "done before"})
+                continue
+        try:
+            summary = {**track_source(tracker, source, folder, **options), **wanted}
+            done.write_text(json.dumps(summary, indent=1))  # with the options it was tracked with
+            rows.append({**summary, "status": "tracked"})
+        except (DataError, OSError) as error:
+            log.error("%s", error)
+            rows.append({"source": str(source), "out": str(folder), "status": f"error: {error}"})
+    return rows
+
+
+def _options_key(options: dict) -> dict:
+    return {k: options.get(k) for k in ("max_frames", "live", "start", "end")}

@@ -19,7 +19,6 @@ import hashlib
 import logging
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -29,9 +28,10 @@ from data_prep.crops import CropSpec
 from data_prep.paths import PROJECT_ROOT
 from data_prep.stacks import StackSpec
 from model.checkpoint import CheckpointError, check_stage, load_checkpoint, read_payload
-from model.proposal import ProposalNet, build_proposal
-from model.refine import RefineNet, build_refine
+from model.proposal import build_proposal
+from model.refine import build_refine
 from tracking.decode import DecodeParams
+from tracking.nets import Bundle, ProposalStage, RefineStage  # noqa: F401 (their home before)
 
 log = logging.getLogger(__name__)
 
@@ -40,29 +40,6 @@ DEFAULT_BUNDLE = WEIGHTS_DIR / "tracker.pt"
 CHECKSUMS = WEIGHTS_DIR / "SHA256SUMS"
 CACHE_DIR = Path(os.environ.get("TENNIS_TRACKER_CACHE", Path.home() / ".cache" / "tennis-tracker"))
 DRIVE_ID = re.compile(r"[A-Za-z0-9_-]{20,}")
-
-
-@dataclass
-class ProposalStage:
-    model: ProposalNet
-    spec: StackSpec
-    threshold: float  # presence threshold of the top-1 candidate chosen on validation
-    path: Path
-
-
-@dataclass
-class RefineStage:
-    model: RefineNet
-    spec: CropSpec
-    path: Path
-
-
-@dataclass
-class Bundle:
-    proposal: ProposalStage
-    refine: RefineStage | None
-    decode: DecodeParams
-    settings: dict
 
 
 def _proposal_from(part: dict, path: Path, device) -> ProposalStage:

@@ -1,0 +1,72 @@
+"""The tracker's networks run by onnxruntime from a folder written by ``python -m tracking.export``; no torch.
+
+The folder holds ``proposal.onnx``, ``refine.onnx`` (absent for a proposal-only bundle) and ``tracker.json``: the
+stack and crop layouts, the proposal's presence threshold, the decoder's parameters and the tracker's settings.
+:func:`load_onnx_bundle` gives the same :class:`tracking.nets.Bundle` that :func:`tracking.weights.load_bundle`
+gives from a ``.pt`` bundle, so ``Tracker.load(folder, runtime="onnx")`` runs the same pipeline.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+
+from data_prep.clips import DataError
+from data_prep.crops import CropSpec
+from data_prep.stack_spec import StackSpec
+from tracking.decode import DecodeParams
+from tracking.nets import Bundle, NumpyNet, ProposalStage, RefineStage
+
+MANIFEST = "tracker.json"
+
+
+def session(path: Path, threads: int | None = None) -> onnxruntime.InferenceSession:
+    """A CPU inference session; ``threads``: intra-op threads (None: onnxruntime's default, one per core)."""
+    options = onnxruntime.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+class OnnxProposal(NumpyNet):
+    """stacks (b, t, h, w, 3) uint8 -> logits (b, t, h/4, w/4), offset (b, t, 2, h/4, w/4) (see tracking.nets)."""
+
+    def __init__(self, path: Path, frames: int, peak_radius: float, threads: int | None = None):
+        self.session, self.frames, self.peak_radius = session(path, threads), frames, peak_radius
+
+    def __call__(self, stacks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        logits, offset = self.session.run(None, {"stacks": np.ascontiguousarray(stacks, np.uint8)})
+        return logits, offset
+
+
+class OnnxRefiner(NumpyNet):
+    """crops (b, t, P, P, 3) uint8 -> prob (b,), xy (b, 2), code (b,) in 1..3 (see tracking.nets)."""
+
+    def __init__(self, path: Path, threads: int | None = None):
+        self.session = session(path, threads)
+
+    def __call__(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        prob, xy, code = self.session.run(None, {"crops": np.ascontiguousarray(crops, np.uint8)})
+        return prob, xy, code
+
+
+def load_onnx_bundle(folder: str | Path | None, threads: int | None = None) -> Bundle:
+    """The stages of an exported folder as numpy nets, with its decoder parameters and settings."""
+    if folder is None:
+        raise DataError("--weights", "the ONNX runtime needs the folder written by python -m tracking.export")
+    folder = Path(folder)
+    if not (folder / MANIFEST).is_file():
+        raise DataError(folder, f"no {MANIFEST}: not a folder written by python -m tracking.export")
+    manifest = json.loads((folder / MANIFEST).read_text())
+    part = manifest["proposal"]
+    spec = StackSpec(**part["spec"])
+    proposal = ProposalStage(OnnxProposal(folder / "proposal.onnx", spec.frames, part["peak_radius"], threads),
+                             spec, float(part["threshold"]), folder / "proposal.onnx")
+    refine = None
+    if manifest.get("refine"):
+        refine = RefineStage(OnnxRefiner(folder / "refine.onnx", threads), CropSpec(**manifest["refine"]["spec"]),
+                             folder / "refine.onnx")
+    return Bundle(proposal, refine, DecodeParams(**manifest["decode"]), dict(manifest.get("settings", {})))
