@@ -67,7 +67,7 @@ def main() -> None:
         row["sibatracc_bundled"] = decode_score([output], [clip], tracker.decode)
         out = output.refined
         track = decode_track(out.xy, out.prob, out.code, replace(DecodeParams(), **row["decode"]),
-                             output.candidates.score)
+                             output.candidates.score, clip.size)
         counts += detection_counts(clip.labels.codes, clip.labels.xy, track.codes, track.xy, TRACKNET_TOLERANCE_PX)
     base, calibrated, bundled = (float(np.mean([r[f"sibatracc_{k}"] for r in rows]))
                                  for k in ("base", "calibrated", "bundled"))

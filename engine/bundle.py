@@ -58,7 +58,7 @@ EMISSION_KEYS = ("presence_bias", "proposal_weight")  # the costs that change on
 def decode_score(outputs: list[ClipOutput], clips: list[Clip], params: DecodeParams) -> float:
     """SiBaTrAcc of decoding precomputed refiner outputs with ``params``."""
     return _score(clips, [decode_track(out.refined.xy, out.refined.prob, out.refined.code, params,
-                                       out.candidates.score) for out in outputs])
+                                       out.candidates.score, clip.size) for out, clip in zip(outputs, clips)])
 
 
 def _score(clips: list[Clip], tracks: list[Track]) -> float:
@@ -88,7 +88,7 @@ def calibrate_decode(outputs: list[ClipOutput], clips: list[Clip], base: DecodeP
             choices = [chosen_track(out.refined.xy, out.refined.code, path[v]) for out, path in zip(outputs, paths)]
             for max_gap in GRID["max_gap"]:
                 params = replace(variant, max_gap=max_gap)
-                value = _score(clips, [fill_track(*choice, params) for choice in choices])
+                value = _score(clips, [fill_track(*choice, params, clip.size) for choice, clip in zip(choices, clips)])
                 if value > best_score + 1e-9:
                     best, best_score = params, value
     return best, best_score, base_score
