@@ -40,7 +40,8 @@ def parse_args(argv=None, description: str | None = None) -> argparse.Namespace:
     out.add_argument("--out", type=Path, help="output folder; default runs/exp_N")
     out.add_argument("--visualize", action="store_true", help="write overlay and probability mp4 per clip")
     out.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE_PX,
-                     help="pixel tolerance of precision/recall/F1 (full resolution)")
+                     help="pixel tolerance of precision/recall/F1 and the failure breakdown (full resolution); "
+                     "the figures at TrackNet's 10 px are printed too")
     out.add_argument("--wandb", choices=("offline", "online", "off"), default="offline",
                      help="W&B mode: offline (default; online when WANDB_API_KEY is set), online, or off")
     args = parser.parse_args(argv)

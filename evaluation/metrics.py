@@ -24,6 +24,7 @@ MISS_ERROR = 5.0  # e1 and e2 of the assignment
 STEP_PX = 8.0
 ALPHA = 1.5
 DEFAULT_TOLERANCE_PX = 8.0  # SiBaTrAcc is flat under 8 px; the usual TrackNet tolerance at 1280x720 is 4-10 px
+TRACKNET_TOLERANCE_PX = 10.0  # the TrackNet papers' tennis figures (TrackNetV2 F1 0.973, V4 0.975) at 1280x720
 
 
 def frame_errors(gt_codes: np.ndarray, gt_xy: np.ndarray, pred_codes: np.ndarray, pred_xy: np.ndarray) -> np.ndarray:
@@ -137,6 +138,7 @@ class Report:
     clips: list[ClipScore] = field(default_factory=list)
     tolerance: float = DEFAULT_TOLERANCE_PX
     breakdown: dict | None = None  # evaluation.breakdown.failure_breakdown of the same clips, when computed
+    tracknet: DetectionCounts | None = None  # pooled counts at TRACKNET_TOLERANCE_PX, when computed
 
     @property
     def sibatracc(self) -> float:
@@ -148,9 +150,14 @@ class Report:
 
     def summary(self) -> dict:
         c = self.counts
-        return {"sibatracc": self.sibatracc, "precision": c.precision, "recall": c.recall, "f1": c.f1,
-                "mean_error_px": c.mean_error, "tolerance_px": self.tolerance, "clips": len(self.clips),
-                "frames": int(sum(clip.errors.size for clip in self.clips))}
+        summary = {"sibatracc": self.sibatracc, "precision": c.precision, "recall": c.recall, "f1": c.f1,
+                   "mean_error_px": c.mean_error, "tolerance_px": self.tolerance, "clips": len(self.clips),
+                   "frames": int(sum(clip.errors.size for clip in self.clips))}
+        if self.tracknet is not None:
+            t = self.tracknet
+            summary.update({"tracknet_tolerance_px": TRACKNET_TOLERANCE_PX, "tracknet_precision": t.precision,
+                            "tracknet_recall": t.recall, "tracknet_f1": t.f1})
+        return summary
 
 
 def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:

@@ -17,7 +17,16 @@ import numpy as np
 from data_prep.atomic import write_text_atomic
 from data_prep.clips import Clip, DataError
 from evaluation.breakdown import ClipFrames, breakdown_lines, failure_breakdown
-from evaluation.metrics import DEFAULT_TOLERANCE_PX, ClipScore, Report, running_sibatracc, score_clip
+from evaluation.metrics import (
+    DEFAULT_TOLERANCE_PX,
+    TRACKNET_TOLERANCE_PX,
+    ClipScore,
+    DetectionCounts,
+    Report,
+    detection_counts,
+    running_sibatracc,
+    score_clip,
+)
 from evaluation.predictions import Track, write_track
 from evaluation.visualize import VideoSink, draw_probability, draw_track
 
@@ -54,7 +63,7 @@ def score_tracks(clips: list[Clip], tracks: Callable[[Clip], Track], out: Path |
     out: folder for ``report.json``, the predictions csv and, with ``visualize``, ``{clip}.mp4`` overlays and,
     when ``probability`` is given, ``{clip}_prob.mp4`` probability videos.
     """
-    report = Report(tolerance=tolerance)
+    report = Report(tolerance=tolerance, tracknet=DetectionCounts())
     seconds, scored = 0.0, []
     for clip in clips:
         gt = gt_track(clip)
@@ -65,6 +74,7 @@ def score_tracks(clips: list[Clip], tracks: Callable[[Clip], Track], out: Path |
             raise DataError(clip.path, f"tracker returned {len(track)} frames for a clip of {len(clip)}")
         score = score_clip(clip.name, gt.codes, gt.xy, track.codes, track.xy, tolerance)
         report.clips.append(score)
+        report.tracknet += detection_counts(gt.codes, gt.xy, track.codes, track.xy, TRACKNET_TOLERANCE_PX)
         scored.append(ClipFrames(gt.codes, gt.xy, track.codes, track.xy, clip.size))
         s = score.summary()
         echo(f"{clip.name:>16s}  frames {s['frames']:5d}  SiBaTrAcc {s['sibatracc']:.4f}  "
@@ -84,6 +94,9 @@ def score_tracks(clips: list[Clip], tracks: Callable[[Clip], Track], out: Path |
         write_report(Path(out) / "report.json", report, {**speed, **(extra or {})})
     for line in breakdown_lines(report.breakdown):
         echo(line)
+    c, t = report.counts, report.tracknet
+    echo(f"{'all clips':>16s}  P {c.precision:.3f}  R {c.recall:.3f}  F1 {c.f1:.3f} at {tolerance:g} px;  P "
+         f"{t.precision:.3f}  R {t.recall:.3f}  F1 {t.f1:.3f} at TrackNet's {TRACKNET_TOLERANCE_PX:g} px")
     echo(f"{frames} frames in {seconds:.1f} s ({speed['frames_per_second'] or 0:.1f} frames/s, reading included)")
     echo(f"SiBaTrAcc: {report.sibatracc:.4f}")
     return report

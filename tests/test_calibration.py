@@ -4,12 +4,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from data_prep.clips import Clip, Labels
 from engine import bundle
 from tests.test_decode import candidate_set, flight
+from evaluation.predictions import Track
 from tracking.candidates import Candidates, Refined
-from tracking.decode import DecodeParams, emission_costs, viterbi, viterbi_batch
+from tracking.decode import DecodeParams, decode_track, emission_costs, viterbi, viterbi_batch
 from tracking.output import ClipOutput
 
 
@@ -43,9 +45,27 @@ def test_calibration_finds_the_best_combination_of_the_grid(monkeypatch):
             "proposal_weight": [0.0, 1.0], "static_px": [1.0, 6.0], "static_cost": [0.5, 3.0]}
     monkeypatch.setattr(bundle, "GRID", grid)
     outputs, clips = zip(*(ball_clip(seed) for seed in range(2)))
-    best, best_score, base_score = bundle.calibrate_decode(list(outputs), list(clips))
-    every = [bundle.decode_score(list(outputs), list(clips), replace(DecodeParams(), **dict(zip(grid, values))))
+    outputs, clips = list(outputs), list(clips)
+    best, best_score, base_score = bundle.calibrate_decode(outputs, clips)
+
+    def objective(params):
+        return bundle.calibration_objective(clips, [decode_track(o.refined.xy, o.refined.prob, o.refined.code, params,
+                                                                 o.candidates.score, c.size)
+                                                    for o, c in zip(outputs, clips)])
+
+    every = [objective(replace(DecodeParams(), **dict(zip(grid, values))))
              for values in itertools.product(*grid.values())]
     assert best_score == max(every) > base_score
-    assert bundle.decode_score(list(outputs), list(clips), best) == best_score
+    assert objective(best) == best_score
     assert best.proposal_weight == 1.0  # the proposal's score is what tells the ball from the clutter here
+
+
+def test_the_objective_is_the_mean_of_sibatracc_and_f1_at_10_px():
+    _, clip = ball_clip(0)
+    gt = clip.labels
+    off = gt.xy.copy()
+    off[:15] += [12.0, 0.0]  # half the balls 12 px off: 1 each in SiBaTrAcc, false positives at 10 px
+    track = Track(gt.codes, off)
+    sibatracc = 1 - 15 / (5 * 40)
+    f1 = 2 * (15 / 30) * 1.0 / (15 / 30 + 1.0)  # precision 15 / 30, recall 15 / 15
+    assert bundle.calibration_objective([clip], [track]) == pytest.approx((sibatracc + f1) / 2)

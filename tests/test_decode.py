@@ -119,3 +119,41 @@ def test_streaming_passes_the_proposal_score_to_the_decoder():
     out = [d for t in rows for d in decoder.push(xy[t], prob[t], code[t], score[t])] + decoder.flush()
     streamed = np.array([p for _, _, p in out])
     np.testing.assert_allclose(streamed[2:], ball[2:], atol=4.0)
+
+
+def lob_over_the_top(seed=0):
+    """A ball that leaves through the top edge at frame 5 and comes back at 12 (y = 40 - 12 t + 0.75 t^2), lost by
+    the detector from frame 3 to 12 (near and beyond the edge its candidates are clutter)."""
+    ball = flight(24, start=(300.0, 40.0), velocity=(10.0, -12.0), gravity=1.5)
+    xy, prob, code, slot = candidate_set(ball, seed=seed)
+    xy = np.clip(xy, 0, [1279, 719])  # candidates come from the frame's heatmap
+    prob[3:13] = 0.02
+    return ball, xy, prob, code
+
+
+def test_a_ball_leaving_through_the_top_edge_is_absent_there_not_filled_above_the_frame():
+    ball, xy, prob, code = lob_over_the_top()
+    params = DecodeParams(max_gap=12)
+    unbounded = decode_track(xy, prob, code, params)
+    assert (unbounded.xy[5:12, 1] < 0).all()  # the fit of both sides runs above the picture
+    track = decode_track(xy, prob, code, params, size=(1280, 720))
+    np.testing.assert_array_equal(track.codes[3:13], [3, 3, 0, 0, 0, 0, 0, 0, 0, 3])  # filled up to the edge only
+    assert (track.xy[5:12] == -1).all()
+    np.testing.assert_allclose(track.xy[[3, 4, 12]], ball[[3, 4, 12]], atol=4.0)
+    present = track.codes > 0
+    assert (track.xy[present] >= 0).all() and (track.xy[present] <= [1279, 719]).all()
+
+
+def test_a_refined_position_just_beyond_the_edge_is_put_on_it():
+    ball, xy, prob, code = lob_over_the_top()
+    xy[:3, :, 1] -= 45.0  # the refiner places the first frames' candidates a few pixels above the top
+    track = decode_track(xy, prob, code, DecodeParams(max_gap=12), size=(1280, 720))
+    assert (track.codes[:3] > 0).all() and (track.xy[:3, 1] >= 0).all() and (track.xy[:3, 1] < 1).any()
+
+
+def test_streaming_keeps_positions_inside_the_frame():
+    ball, xy, prob, code = lob_over_the_top()
+    decoder = StreamingDecoder(DecodeParams(max_gap=12), lag=12, window=30, size=(1280, 720))
+    out = [d for t in range(len(ball)) for d in decoder.push(xy[t], prob[t], code[t])] + decoder.flush()
+    inside = [(c == 0) or (0 <= p[1] <= 719 and 0 <= p[0] <= 1279) for _, c, p in out]
+    assert all(inside) and [c for _, c, _ in out][5:12] == [0] * 7

@@ -44,6 +44,21 @@ def test_scores_saved_predictions_exactly(tmp_path, capsys):
     assert report["clips"][0]["tp"] == 2 and report["clips"][1]["fp2"] == 1
 
 
+def test_prints_figures_at_tracknets_tolerance_beside_the_chosen_one(tmp_path, capsys):
+    data, preds = tmp_path / "data", tmp_path / "preds"
+    write_clip(data / "game1" / "clip1", GT_A_CODES, GT_A_XY)
+    write_track(preds / "game1_clip1.csv", Track(np.array(PRED_A_CODES), np.array(PRED_A_XY, float)))
+    out = tmp_path / "out"
+    evaluate.main(["--data", str(data), "--predictions", str(preds), "--out", str(out), "--tolerance", "5"])
+    # d = 0 and 8 px: one hit within 5 px, two within 10; 17, 24, 15.9 px miss both; one ball missed, no invented one
+    overall = json.loads((out / "report.json").read_text())["overall"]
+    assert overall["precision"] == pytest.approx(1 / 5) and overall["recall"] == pytest.approx(1 / 2)
+    assert overall["tracknet_tolerance_px"] == 10
+    assert overall["tracknet_precision"] == pytest.approx(2 / 5) and overall["tracknet_recall"] == pytest.approx(2 / 3)
+    line = [ln for ln in capsys.readouterr().out.splitlines() if "TrackNet's 10 px" in ln]
+    assert line and "F1 0.286 at 5 px" in line[0] and "F1 0.500 at TrackNet's 10 px" in line[0]
+
+
 def test_missing_or_short_predictions_fail_loudly(tmp_path):
     data, preds = tmp_path / "data", tmp_path / "preds"
     write_clip(data / "game1" / "clip1", [0, 0, 0], [(-1, -1)] * 3)

@@ -17,8 +17,10 @@ full-resolution pixels and frames:
   shuttle held before the serve, which badminton labels call "no shuttle", barely moves).
 
 Short NONE gaps between two detections consistent with each other (occlusion by a player or the net) are filled
-from the motion on both sides: occluded balls count as present in SiBaTrAcc. The streaming decoder re-runs the same
-optimisation over a sliding window and commits each frame after a fixed lag.
+from the motion on both sides: occluded balls count as present in SiBaTrAcc. Given the frame's size, no position
+leaves the frame: a fill that would (a lob or a toss above the top edge) leaves those frames without a ball, as the
+labels do, and a refined position a pixel or two beyond the edge is moved onto it. The streaming decoder re-runs
+the same optimisation over a sliding window and commits each frame after a fixed lag.
 """
 from __future__ import annotations
 
@@ -131,10 +133,19 @@ def viterbi_batch(xy: np.ndarray, emission: np.ndarray, params: DecodeParams) ->
     return np.where(path == none, -1, path)
 
 
-def fill_gaps(codes: np.ndarray, xy: np.ndarray, params: DecodeParams) -> tuple[np.ndarray, np.ndarray]:
+def in_frame(xy: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
+    """(m, 2) positions -> (m,) bool: inside a frame of ``size`` (width, height) pixels; None: every one."""
+    if size is None:
+        return np.ones(len(xy), bool)
+    return (xy >= 0).all(axis=1) & (xy[:, 0] <= size[0] - 1) & (xy[:, 1] <= size[1] - 1)
+
+
+def fill_gaps(codes: np.ndarray, xy: np.ndarray, params: DecodeParams, size: tuple[int, int] | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
     """Fill runs of "no ball" up to ``max_gap`` frames between two detections from a fit of both sides.
 
-    codes (n,), xy (n, 2) -> new codes (filled frames get code 3, occluded) and positions.
+    codes (n,), xy (n, 2) -> new codes (filled frames get code 3, occluded) and positions. With the frame's
+    ``size`` (width, height), a filled position outside the frame is left out: the ball is out of the picture.
     """
     codes, xy = codes.copy(), xy.copy()
     present = np.flatnonzero(codes > 0)
@@ -147,20 +158,21 @@ def fill_gaps(codes: np.ndarray, xy: np.ndarray, params: DecodeParams) -> tuple[
         known = np.array(left + right)
         degree = 2 if len(known) >= 4 else 1
         frames = np.arange(a + 1, b)
-        for axis in (0, 1):
-            coef = np.polyfit(known, xy[known, axis], degree)
-            xy[frames, axis] = np.polyval(coef, frames)
-        codes[frames] = OCCLUDED
+        arc = np.stack([np.polyval(np.polyfit(known, xy[known, axis], degree), frames) for axis in (0, 1)], axis=1)
+        inside = in_frame(arc, size)
+        xy[frames[inside]] = arc[inside]
+        codes[frames[inside]] = OCCLUDED
     return codes, xy
 
 
 def decode_track(xy: np.ndarray, prob: np.ndarray, code: np.ndarray, params: DecodeParams = DecodeParams(),
-                 score: np.ndarray | None = None) -> Track:
+                 score: np.ndarray | None = None, size: tuple[int, int] | None = None) -> Track:
     """The clip's track: Viterbi choice, refiner's code for chosen candidates, gaps filled; -1 where no ball.
 
-    xy (n, K, 2), prob (n, K), code (n, K) in 1..3, score (n, K) proposal scores or None -> Track
+    xy (n, K, 2), prob (n, K), code (n, K) in 1..3, score (n, K) proposal scores or None, size: the frame's
+    (width, height) in the same pixels, which no position leaves (None: unchecked) -> Track
     """
-    return fill_track(*chosen_track(xy, code, viterbi(xy, prob, params, score)), params)
+    return fill_track(*chosen_track(xy, code, viterbi(xy, prob, params, score)), params, size)
 
 
 def chosen_track(xy: np.ndarray, code: np.ndarray, choice: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -171,9 +183,12 @@ def chosen_track(xy: np.ndarray, code: np.ndarray, choice: np.ndarray) -> tuple[
     return codes, np.where(chosen[:, None], xy[rows, np.maximum(choice, 0)], -1.0)
 
 
-def fill_track(codes: np.ndarray, positions: np.ndarray, params: DecodeParams) -> Track:
-    """The track of a Viterbi choice (:func:`chosen_track`) with its gaps filled."""
-    codes, positions = fill_gaps(codes, positions, params)
+def fill_track(codes: np.ndarray, positions: np.ndarray, params: DecodeParams,
+               size: tuple[int, int] | None = None) -> Track:
+    """The track of a Viterbi choice (:func:`chosen_track`) with its gaps filled, inside a frame of ``size``."""
+    if size is not None:  # a refined position just beyond the edge: the ball is at the edge
+        positions = np.where(codes[:, None] > 0, np.clip(positions, 0, np.array(size) - 1.0), positions)
+    codes, positions = fill_gaps(codes, positions, params, size)
     return Track(codes.astype(np.int64), np.where(codes[:, None] > 0, positions, -1.0))
 
 
@@ -184,9 +199,11 @@ class StreamingDecoder:
     the cost per frame is constant and the answer for a frame never changes once emitted.
     """
 
-    def __init__(self, params: DecodeParams = DecodeParams(), lag: int = 8, window: int = 48):
+    def __init__(self, params: DecodeParams = DecodeParams(), lag: int = 8, window: int = 48,
+                 size: tuple[int, int] | None = None):
         assert window > lag >= 0, "window must exceed lag"
         self.params, self.lag, self.window = params, lag, window
+        self.size = size  # the frame's (width, height): no position outside it
         self.buffer: deque = deque(maxlen=window)
         self.pushed = 0
 
@@ -208,6 +225,6 @@ class StreamingDecoder:
     def _decide(self, position: int) -> tuple[int, int, np.ndarray]:
         xy, prob, code, score = zip(*self.buffer)
         score = None if any(s is None for s in score) else np.stack(score)
-        track = decode_track(np.stack(xy), np.stack(prob), np.stack(code), self.params, score)
+        track = decode_track(np.stack(xy), np.stack(prob), np.stack(code), self.params, score, self.size)
         frame = self.pushed - len(self.buffer) + position
         return frame, int(track.codes[position]), track.xy[position]

@@ -112,13 +112,13 @@ class Tracker:
         """
         started = time.perf_counter()
         frames = read_ahead(frames, self.read_ahead) if self.read_ahead else frames
-        frames, back = self._work_size(frame_progress(frames, total, desc))
+        frames, back, size = self._work_size(frame_progress(frames, total, desc))
         parts = list(self._chunks(frames))
         candidates = Candidates(*(np.concatenate([getattr(c, k) for c, _ in parts]) for k in ("xy", "score")))
         refined, confidence = None, None
         if self.refine is not None:
             refined = Refined(*(np.concatenate([getattr(r, k) for _, r in parts]) for k in ("prob", "xy", "code")))
-            track = decode_track(refined.xy, refined.prob, refined.code, self.decode, candidates.score)
+            track = decode_track(refined.xy, refined.prob, refined.code, self.decode, candidates.score, size)
             confidence = track_confidence(track, refined)
         else:
             present = candidates.score[:, 0] >= self.proposal.threshold
@@ -136,8 +136,8 @@ class Tracker:
         frames); each frame is decided by :class:`StreamingDecoder` and never revised.
         """
         assert self.refine is not None, "live decoding needs the refine stage"
-        frames, back = self._work_size(frame_progress(frames, total, "tracking live"))
-        decoder = StreamingDecoder(self.decode, lag=lag)
+        frames, back, size = self._work_size(frame_progress(frames, total, "tracking live"))
+        decoder = StreamingDecoder(self.decode, lag=lag, size=size)
 
         def emit(decided):
             for frame, code, xy in decided:
@@ -155,17 +155,19 @@ class Tracker:
         the rest of its chunk, the next chunk (read ahead for the refiner's context), then ``lag``."""
         return 2 * self.chunk - 1 + lag
 
-    def _work_size(self, frames: Iterable[np.ndarray]) -> tuple[Iterator[np.ndarray], tuple[float, float] | None]:
-        """Frames resized to the working width (1280) and the per-axis factor back to the input, if resized."""
+    def _work_size(self, frames: Iterable[np.ndarray]
+                   ) -> tuple[Iterator[np.ndarray], tuple[float, float] | None, tuple[int, int]]:
+        """Frames resized to the working width (1280), the per-axis factor back to the input if resized, and the
+        working (width, height)."""
         frames = iter(frames)
         first = next(frames, None)
         if first is None:
             raise ValueError("no frames to track")
         frames = itertools.chain([first], frames)
         if first.shape[1] == FULL_SIZE[0]:
-            return frames, None
+            return frames, None, (first.shape[1], first.shape[0])
         size = (FULL_SIZE[0], int(round(first.shape[0] * FULL_SIZE[0] / first.shape[1])))
-        return (resize_frame(f, size) for f in frames), (first.shape[1] / size[0], first.shape[0] / size[1])
+        return (resize_frame(f, size) for f in frames), (first.shape[1] / size[0], first.shape[0] / size[1]), size
 
     def _chunks(self, frames: Iterable[np.ndarray]) -> Iterator[tuple[Candidates, Refined | None]]:
         """Per chunk of frames: the proposal's candidates and the refiner's verdict on them."""
