@@ -1,0 +1,494 @@
+"""Find the tennis court in a frame: the 14 keypoints and the court-to-image homography, or ``None`` ("no court")
+when the frame is not a main-camera view of a court (close-ups, crowd, graphics).
+
+No learning, so nothing is tied to the venues seen in development:
+
+1. **Line pixels**: thin bright ridges. A pixel is on a line when it is brighter (in the smallest of its R, G, B:
+   white lines are bright in all three, coloured courts are not) than the pixels ``tau`` to both its sides,
+   horizontally or vertically (Farin et al.'s court-line test).
+2. **Line candidates**: probabilistic Hough segments on a 640-wide mask, merged into infinite lines and split into
+   near-horizontal ones (baselines, service lines) and the others (sidelines, centre line).
+3. **Hypotheses**: every pair of horizontal and every pair of other candidates, assigned to every ordered pair of the
+   model's 4 horizontal and 5 other lines, gives a homography from 4 intersections; implausible ones are dropped
+   (mirrored, a far side wider than the near one, a court too small) and the rest scored by how many points sampled
+   along the model's 9 lines land on line pixels, less a share of those that land in view but miss.
+4. **Refinement**: at 1280 wide, each model line is searched across its projection for the ridge's centre
+   (sub-pixel, a brightness-weighted centroid), and the homography refitted to those points by robust least
+   squares (point-to-line distances), three rounds with a shrinking search window.
+5. **No court**: the refined fit must find the ridge at most of its in-view samples, on enough lines of both
+   directions, and the court must be seen large enough.
+
+Command line::
+
+    python -m tracking.court SOURCE [--frame N] --out OUT.json
+
+SOURCE an image or a video (N its frame, default 0); OUT.json holds ``{"keypoints": {name: [x, y]},
+"homography": [[...], [...], [...]], "size": [w, h]}`` in the frame's own pixels, or ``{"court": null}``.
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from scipy.optimize import least_squares
+
+from data_prep.court import HORIZONTAL_Y, LINES, VERTICAL_X, keypoints, to_pixels
+
+log = logging.getLogger(__name__)
+
+DETECT_WIDTH = 640  # line candidates and hypotheses
+REFINE_WIDTH = 1280  # ridge search and the final fit
+MAX_LINES = 8  # strongest candidates kept per direction
+MAX_VERTICAL = 6  # of the others, those meeting at the sidelines' vanishing point
+HORIZONTAL_DEG = 25.0  # a line within this of horizontal is a baseline or service line candidate
+
+
+@dataclass(frozen=True)
+class CourtFit:
+    """A detected court.
+
+    homography: (3, 3) court metres -> the frame's pixels
+    size:       (w, h) of the frame
+    score:      share of in-view model samples with a line ridge at the fitted position
+    lines_seen: model lines (of 9) with at least a quarter of their in-view samples on a ridge
+    """
+
+    homography: np.ndarray
+    size: tuple[int, int]
+    score: float
+    lines_seen: int
+
+    def keypoints(self) -> dict[str, list[float]]:
+        return keypoints(self.homography)
+
+    def to_json(self) -> dict:
+        return {"keypoints": self.keypoints(), "homography": self.homography.tolist(), "size": list(self.size)}
+
+
+# ------------------------------------------------------------------------------------------------ line pixels
+
+
+def _whiteness(rgb: np.ndarray) -> np.ndarray:
+    """(H, W) float32: the smallest of R, G, B (white lines are bright in all three channels, coloured courts not)."""
+    return rgb.min(axis=2).astype(np.float32)
+
+
+def line_mask(white: np.ndarray, tau: int, contrast: float = 10.0) -> np.ndarray:
+    """(H, W) bool: pixels brighter by ``contrast`` than both pixels ``tau`` away horizontally or vertically."""
+    pad = np.pad(white, tau, mode="edge")
+    h, w = white.shape
+    left, right = pad[tau:tau + h, :w], pad[tau:tau + h, 2 * tau:]
+    up, down = pad[:h, tau:tau + w], pad[2 * tau:, tau:tau + w]
+    across = np.minimum(white - left, white - right) > contrast
+    along = np.minimum(white - up, white - down) > contrast
+    return across | along
+
+
+# ------------------------------------------------------------------------------------------- line candidates
+
+
+def _candidate_lines(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Merged Hough lines as homogeneous (a, b, c) with a^2 + b^2 = 1 (a x + b y + c = 0): (Nh, 3) near-horizontal,
+    (Nv, 3) the others, each sorted by support (strongest first), at most ``MAX_LINES`` each."""
+    h, w = mask.shape
+    segments = cv2.HoughLinesP(mask.astype(np.uint8) * 255, 1, np.pi / 360, threshold=30,
+                               minLineLength=w // 16, maxLineGap=6)
+    if segments is None:
+        return np.zeros((0, 3)), np.zeros((0, 3))
+    segments = segments[:, 0].astype(np.float64)
+    d = segments[:, 2:] - segments[:, :2]
+    length = np.hypot(d[:, 0], d[:, 1])
+    order = np.argsort(-length)
+    merged: list[list] = []  # [line (3,), support, points list]
+    for i in order:
+        x1, y1, x2, y2 = segments[i]
+        n = np.array([-(y2 - y1), x2 - x1]) / length[i]
+        line = np.array([n[0], n[1], -(n[0] * x1 + n[1] * y1)])
+        for m in merged:
+            ref = m[0]
+            # Same line when both endpoints lie within 4 px of it and the directions agree within 2 degrees.
+            if abs(ref[0] * n[1] - ref[1] * n[0]) < 0.035 and max(abs(ref @ [x1, y1, 1]), abs(ref @ [x2, y2, 1])) < 4:
+                m[1] += length[i]
+                m[2].extend([(x1, y1), (x2, y2)])
+                break
+        else:
+            merged.append([line, length[i], [(x1, y1), (x2, y2)]])
+    lines, support = [], []
+    for line, s, points in merged:
+        lines.append(_fit_line(np.array(points)) if len(points) > 2 else line)
+        support.append(s)
+    lines, support = np.array(lines), np.array(support)
+    lines = lines[np.argsort(-support)]
+    # Normal (a, b): a near-horizontal line has |b| large.
+    horizontal = np.abs(lines[:, 1]) > np.cos(np.radians(HORIZONTAL_DEG))
+    return lines[horizontal][:3 * MAX_LINES], lines[~horizontal][:MAX_LINES]
+
+
+def _fit_line(points: np.ndarray) -> np.ndarray:
+    """Total least squares line (a, b, c), unit normal, through (N, 2) points."""
+    centre = points.mean(0)
+    _, _, vt = np.linalg.svd(points - centre)
+    a, b = vt[1]
+    return np.array([a, b, -(a * centre[0] + b * centre[1])])
+
+
+# ------------------------------------------------------------------------------------------------ hypotheses
+
+
+def _samples(step: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """Points every ``step`` metres along the 9 model lines: (N, 2) court metres and (N,) line index."""
+    points, index = [], []
+    for k, (a, b) in enumerate(LINES):
+        n = max(int(np.linalg.norm(b - a) / step), 2)
+        t = np.linspace(0, 1, n)[:, None]
+        points.append(a + t * (b - a))
+        index.append(np.full(n, k))
+    return np.concatenate(points), np.concatenate(index)
+
+
+COARSE_XY, COARSE_LINE = _samples(0.5)
+
+
+def _homographies(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """(B, 3, 3) homographies mapping (B, 4, 2) src points to (B, 4, 2) dst points (DLT, h33 = 1); NaN if singular."""
+    x, y = src[..., 0], src[..., 1]
+    u, v = dst[..., 0], dst[..., 1]
+    zero, one = np.zeros_like(x), np.ones_like(x)
+    rows_u = np.stack([x, y, one, zero, zero, zero, -u * x, -u * y], -1)
+    rows_v = np.stack([zero, zero, zero, x, y, one, -v * x, -v * y], -1)
+    a = np.concatenate([rows_u, rows_v], 1)  # (B, 8, 8)
+    b = np.concatenate([u, v], 1)
+    good = np.abs(np.linalg.det(a)) > 1e-9
+    h = np.full((len(src), 9), np.nan)
+    if good.any():
+        h[good, :8] = np.linalg.solve(a[good], b[good][..., None])[..., 0]
+        h[good, 8] = 1.0
+    return h.reshape(-1, 3, 3)
+
+
+def _project(hs: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(B, 3, 3) homographies applied to (N, 2) points: (B, N, 2) pixels and (B, N) homogeneous w."""
+    p = np.einsum("bij,nj->bni", hs, np.concatenate([xy, np.ones((len(xy), 1))], 1))
+    return p[..., :2] / p[..., 2:], p[..., 2]
+
+
+def _plausible(hs: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(B,) bool: the court is in front of the camera, not mirrored, its near side at least as wide as its far one,
+    and its doubles rectangle covers a fair part of the frame."""
+    w, h = size
+    corners = np.array([[0, 0], [10.97, 0], [10.97, 23.77], [0, 23.77]], np.float64)
+    with np.errstate(all="ignore"):
+        uv, depth = _project(hs, corners)
+        fl, fr, nr, nl = uv[:, 0], uv[:, 1], uv[:, 2], uv[:, 3]
+        ok = np.isfinite(uv).all((1, 2)) & (np.sign(depth) == np.sign(depth[:, :1])).all(1)
+        ok &= (fr[:, 0] > fl[:, 0]) & (nr[:, 0] > nl[:, 0]) & (nl[:, 1] > fl[:, 1]) & (nr[:, 1] > fr[:, 1])
+        far_w, near_w = fr[:, 0] - fl[:, 0], nr[:, 0] - nl[:, 0]
+        ok &= (near_w > 0.9 * far_w) & (near_w < 6 * far_w)
+        x, y = uv[..., 0], uv[..., 1]
+        area = 0.5 * np.abs((x * np.roll(y, -1, 1) - np.roll(x, -1, 1) * y).sum(1))
+        ok &= (area > 0.08 * w * h) & (area < 4.0 * w * h)
+        ok &= (far_w > 0.15 * w) & (np.abs(fl[:, 1] - fr[:, 1]) < 0.3 * h)
+    return ok
+
+
+def _score(hs: np.ndarray, hit_map: np.ndarray, xy: np.ndarray, miss_cost: float = 0.5) -> np.ndarray:
+    """(B,) hits minus ``miss_cost`` x misses of the projected samples ``xy`` (N, 2) on the dilated line mask."""
+    h, w = hit_map.shape
+    uv, _ = _project(hs, xy)
+    u, v = np.round(uv[..., 0]), np.round(uv[..., 1])
+    inside = np.isfinite(u) & np.isfinite(v) & (u >= 0) & (u < w) & (v >= 0) & (v < h)
+    ui, vi = np.where(inside, u, 0).astype(np.int64), np.where(inside, v, 0).astype(np.int64)
+    hit = hit_map[vi, ui] & inside
+    return hit.sum(1) - miss_cost * (inside & ~hit).sum(1)
+
+
+def _intersections(l1: np.ndarray, l2: np.ndarray) -> np.ndarray:
+    """Intersections (..., 2) of homogeneous lines (..., 3)."""
+    p = np.cross(l1, l2)
+    return p[..., :2] / p[..., 2:]
+
+
+def _vanishing_filter(ver: np.ndarray, size: tuple[int, int], tolerance_deg: float = 1.0) -> np.ndarray:
+    """The non-horizontal candidates that meet near one point (the court's sidelines and centre line converge on a
+    vanishing point; lines in the stands mostly do not), strongest first; all of them when none is shared by 3."""
+    if len(ver) < 3:
+        return ver
+    centre = np.array([size[0] / 2, size[1] / 2])
+    foot = centre - (ver[:, :2] @ centre + ver[:, 2])[:, None] * ver[:, :2]  # each line's point nearest the centre
+    best, best_support = None, 0.0
+    for i, j in itertools.combinations(range(len(ver)), 2):
+        p = np.cross(ver[i], ver[j])
+        if abs(p[2]) < 1e-12:
+            continue
+        p = p[:2] / p[2]
+        to_p = p - foot
+        along = np.stack([ver[:, 1], -ver[:, 0]], 1)  # line directions
+        cos = np.abs((to_p * along).sum(1)) / np.maximum(np.linalg.norm(to_p, axis=1), 1e-9)
+        agree = cos > np.cos(np.radians(tolerance_deg))
+        support = agree.sum() + 1e-3 * (len(ver) - np.flatnonzero(agree)).sum()  # ties: the stronger lines
+        if agree.sum() >= 3 and support > best_support:
+            best, best_support = agree, support
+    return ver if best is None else ver[best]
+
+
+def _between_support(hor: np.ndarray, ver: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """(Nh,) line pixels along each horizontal candidate between the leftmost and rightmost of the ``ver`` lines
+    (where a baseline or service line lies), so that long stripes in the stands rank below the court's lines."""
+    h, w = mask.shape
+    u = np.arange(w, dtype=np.float64)
+    v = -(hor[:, 2:3] + hor[:, 0:1] * u) / hor[:, 1:2]  # (Nh, W)
+    x_at = -(ver[:, 2][:, None, None] + ver[:, 1][:, None, None] * v[None]) / ver[:, 0][:, None, None]  # (Nv, Nh, W)
+    between = (u >= x_at.min(0) - 2) & (u <= x_at.max(0) + 2) & (v >= 0) & (v < h)
+    vi = np.clip(np.round(v), 0, h - 1).astype(np.int64)
+    return (mask[vi, np.broadcast_to(u.astype(np.int64), vi.shape)] & between).sum(1)
+
+
+def _square_homographies(quads: np.ndarray) -> np.ndarray:
+    """(B, 3, 3) homographies mapping the unit square's corners (0,0), (1,0), (0,1), (1,1) to (B, 4, 2) points."""
+    square = np.broadcast_to(np.array([[0, 0], [1, 0], [0, 1], [1, 1]], np.float64), quads.shape)
+    return _homographies(square, quads)
+
+
+def _hypotheses(hor: np.ndarray, ver: np.ndarray, hit_map: np.ndarray, top: int = 5) -> list[np.ndarray]:
+    """The ``top`` best-scoring plausible homographies (court metres -> mask pixels) from candidate lines."""
+    size = hit_map.shape[::-1]
+    # Image lines ordered: horizontal ones top to bottom, the others left to right (where they cross mid-height).
+    hor = hor[np.argsort(-hor[:, 2] / hor[:, 1])]
+    ver = ver[np.argsort(-(ver[:, 2] + ver[:, 1] * size[1] / 2) / ver[:, 0])]
+    ha, hb = np.array(list(itertools.combinations(range(len(hor)), 2))).T
+    vc, vd = np.array(list(itertools.combinations(range(len(ver)), 2))).T
+    ha, hb = np.repeat(ha, len(vc)), np.repeat(hb, len(vc))
+    vc, vd = np.tile(vc, len(hor) * (len(hor) - 1) // 2), np.tile(vd, len(hor) * (len(hor) - 1) // 2)
+    with np.errstate(all="ignore"):
+        quads = np.stack([_intersections(hor[ha], ver[vc]), _intersections(hor[ha], ver[vd]),
+                          _intersections(hor[hb], ver[vc]), _intersections(hor[hb], ver[vd])], 1)
+    quads = quads[np.isfinite(quads).all((1, 2))]
+    if not len(quads):
+        return []
+    image = _square_homographies(quads)  # square -> image
+    hs = np.einsum("bij,mjk->bmik", image, MODEL_FROM_ASSIGNMENT).reshape(-1, 3, 3)
+    hs = hs[np.isfinite(hs).all((1, 2))]
+    hs = hs[_plausible(hs, size)]
+    if not len(hs):
+        return []
+    scores = _score(hs, hit_map, SPARSE_XY)
+    hs = hs[np.argsort(-scores)[:200]]  # a cheap first cut on 1 sample in 4
+    scores = _score(hs, hit_map, COARSE_XY)
+    best = np.argsort(-scores)[:top]
+    return [hs[i] for i in best if scores[i] > 0]
+
+
+def _model_from_assignment() -> np.ndarray:
+    """(60, 3, 3) for each ordered pair of model horizontals and of model verticals, the homography from the court's
+    metres to the unit square whose corners are their 4 crossings."""
+    out = []
+    for (i, j), (k, m) in itertools.product(itertools.combinations(range(4), 2), itertools.combinations(range(5), 2)):
+        quad = np.array([[VERTICAL_X[k], HORIZONTAL_Y[i]], [VERTICAL_X[m], HORIZONTAL_Y[i]],
+                         [VERTICAL_X[k], HORIZONTAL_Y[j]], [VERTICAL_X[m], HORIZONTAL_Y[j]]])
+        out.append(np.linalg.inv(_square_homographies(quad[None])[0]))
+    return np.array(out)
+
+
+MODEL_FROM_ASSIGNMENT = _model_from_assignment()
+SPARSE_XY = COARSE_XY[::4]
+
+
+# ------------------------------------------------------------------------------------------------ refinement
+
+
+def _ridge_points(white: np.ndarray, h: np.ndarray, radius: float, spacing: float = 6.0):
+    """Search across each projected model line for the ridge's centre.
+
+    Returns (M, 2) found pixels, (M,) their model line index, and per model line the in-view sample count and the
+    found count.
+    """
+    hgt, wid = white.shape
+    found, index = [], []
+    in_view, hits = np.zeros(len(LINES)), np.zeros(len(LINES))
+    offsets = np.arange(-radius, radius + 0.25, 0.5)
+    for k, (a, b) in enumerate(LINES):
+        ends = to_pixels(h, np.stack([a, b]))
+        length = np.linalg.norm(ends[1] - ends[0])
+        if not np.isfinite(length) or length < 1 or length > 20 * wid:
+            continue
+        n = max(int(length / spacing), 2)
+        # Sample in court metres (perspective-correct), then step across the image line.
+        t = np.linspace(0.02, 0.98, n)[:, None]
+        uv = to_pixels(h, a + t * (b - a))
+        direction = (ends[1] - ends[0]) / length
+        normal = np.array([-direction[1], direction[0]])
+        keep = (uv[:, 0] > radius) & (uv[:, 0] < wid - 1 - radius) & (uv[:, 1] > radius) & (uv[:, 1] < hgt - 1 - radius)
+        uv = uv[keep]
+        if not len(uv):
+            continue
+        in_view[k] = len(uv)
+        probe = uv[:, None, :] + offsets[None, :, None] * normal  # (S, O, 2)
+        profile = cv2.remap(white, probe[..., 0].astype(np.float32), probe[..., 1].astype(np.float32),
+                            cv2.INTER_LINEAR)
+        base = np.minimum(profile[:, :3].mean(1), profile[:, -3:].mean(1))[:, None]
+        lift = profile - base
+        peak = lift.max(1)
+        arg = lift.argmax(1)
+        # A ridge: clearly brighter than both ends of the profile, its peak not at the window's edge.
+        ok = (peak > 15) & (arg > 1) & (arg < len(offsets) - 2)
+        weights = np.clip(lift - 0.5 * peak[:, None], 0, None)
+        # Keep only the peak's own lobe: offsets within 4 px of it.
+        weights *= np.abs(offsets[None, :] - offsets[arg][:, None]) <= 4
+        centre = (weights * offsets).sum(1) / np.maximum(weights.sum(1), 1e-9)
+        points = uv + centre[:, None] * normal
+        found.append(points[ok])
+        index.append(np.full(int(ok.sum()), k))
+        hits[k] = ok.sum()
+    if not found:
+        return np.zeros((0, 2)), np.zeros(0, int), in_view, hits
+    return np.concatenate(found), np.concatenate(index), in_view, hits
+
+
+def _model_line_coeffs() -> np.ndarray:
+    """(9, 3) homogeneous model lines in court metres."""
+    a, b = LINES[:, 0], LINES[:, 1]
+    return np.cross(np.concatenate([a, np.ones((9, 1))], 1), np.concatenate([b, np.ones((9, 1))], 1))
+
+
+MODEL_LINES = _model_line_coeffs()
+
+
+def _fit_to_ridges(h: np.ndarray, points: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """The homography refitted to ridge points: robust least squares on their pixel distance to the projected line."""
+    scale = np.diag([1 / 1000, 1 / 1000, 1.0])  # condition pixels near unit size
+
+    def residuals(p):
+        hm = np.append(p, 1.0).reshape(3, 3)  # court metres -> scaled pixels
+        lines = np.linalg.solve(hm.T, MODEL_LINES.T).T[index]  # image lines l = H^-T L, in scaled pixels
+        q = points / 1000
+        return (lines[:, 0] * q[:, 0] + lines[:, 1] * q[:, 1] + lines[:, 2]) / np.hypot(lines[:, 0], lines[:, 1]) * 1000
+
+    start = scale @ h
+    start = start / start[2, 2]
+    result = least_squares(residuals, start.ravel()[:8], loss="soft_l1", f_scale=1.5, max_nfev=60)
+    out = np.linalg.inv(scale) @ np.append(result.x, 1.0).reshape(3, 3)
+    return out / out[2, 2]
+
+
+# --------------------------------------------------------------------------------------------------- detector
+
+
+MIN_SCORE = 0.55  # share of in-view samples on a ridge after refinement
+MIN_LINES = 5  # model lines confirmed (a quarter of their in-view samples on a ridge)
+
+
+def detect_court(rgb: np.ndarray) -> CourtFit | None:
+    """The court in an RGB frame (H, W, 3), or ``None`` when the frame shows no main-camera court view."""
+    hgt, wid = rgb.shape[:2]
+    refine_scale = REFINE_WIDTH / wid
+    big = rgb if wid == REFINE_WIDTH else cv2.resize(rgb, (REFINE_WIDTH, round(hgt * refine_scale)),
+                                                     interpolation=cv2.INTER_AREA)
+    white = _whiteness(big)
+    # Line pixels at 1280 wide (a far baseline is 1-2 px there), pooled to 640 for the Hough and the hypotheses.
+    fine = line_mask(white, tau=6)
+    small_scale = refine_scale * DETECT_WIDTH / REFINE_WIDTH
+    mask = cv2.resize(fine.astype(np.uint8), (DETECT_WIDTH, round(fine.shape[0] * DETECT_WIDTH / REFINE_WIDTH)),
+                      interpolation=cv2.INTER_AREA) > 0
+    hor, ver = _candidate_lines(mask)
+    ver = _vanishing_filter(ver, mask.shape[::-1])[:MAX_VERTICAL]
+    if len(hor) < 2 or len(ver) < 2:
+        return None
+    hor = hor[np.argsort(-_between_support(hor, ver, mask))[:MAX_LINES]]
+    hit_map = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    candidates = _hypotheses(hor, ver, hit_map)
+    if not candidates:
+        return None
+    up = np.diag([refine_scale / small_scale, refine_scale / small_scale, 1.0])
+    best = None
+    for h in candidates:
+        fit = _refine(white, up @ h)
+        if fit is not None and (best is None or fit[1] > best[1]):
+            best = fit
+    if best is None:
+        return None
+    h, score, lines_seen, both = best
+    if score < MIN_SCORE or lines_seen < MIN_LINES or not both:
+        log.debug("no court: score %.2f, %d lines", score, lines_seen)
+        return None
+    back = np.diag([1 / refine_scale, 1 / refine_scale, 1.0]) @ h
+    return CourtFit(back / back[2, 2], (wid, hgt), score, lines_seen)
+
+
+def _refine(white: np.ndarray, h: np.ndarray):
+    """Three rounds of ridge search and refit; returns (H, score, lines seen, both directions seen) or None."""
+    for radius in (8.0, 5.0, 3.0):
+        points, index, in_view, hits = _ridge_points(white, h, radius)
+        if len(points) < 8:
+            return None
+        try:
+            h = _fit_to_ridges(h, points, index)
+        except (ValueError, np.linalg.LinAlgError):
+            return None
+    points, index, in_view, hits = _ridge_points(white, h, 2.5)
+    if not _plausible(h[None], white.shape[::-1])[0]:
+        return None
+    seen = (hits >= 0.25 * np.maximum(in_view, 1)) & (in_view >= 3)
+    horizontal = np.array([abs(a[1] - b[1]) < 1e-9 for a, b in LINES])
+    score = hits.sum() / max(in_view.sum(), 1)
+    return h, float(score), int(seen.sum()), bool((seen & horizontal).sum() >= 2 and (seen & ~horizontal).sum() >= 2)
+
+
+# ----------------------------------------------------------------------------------------------- command line
+
+
+class CourtInputError(Exception):
+    """A source that cannot be read; the message names the file."""
+
+
+def read_source(source: Path, frame: int = 0) -> np.ndarray:
+    """Frame ``frame`` of a video, or an image, as RGB (H, W, 3); raises :class:`CourtInputError`."""
+    if not source.exists():
+        raise CourtInputError(f"{source}: no such file")
+    if source.is_dir():
+        raise CourtInputError(f"{source}: a folder, expected an image or a video")
+    image = cv2.imread(str(source), cv2.IMREAD_COLOR) if source.suffix.lower() in IMAGE_SUFFIXES else None
+    if image is None:
+        capture = cv2.VideoCapture(str(source))
+        if not capture.isOpened():
+            raise CourtInputError(f"{source}: not a readable image or video")
+        for _ in range(frame + 1):
+            ok, image = capture.read()
+            if not ok:
+                capture.release()
+                raise CourtInputError(f"{source}: no frame {frame} (the video ends or cannot be decoded)")
+        capture.release()
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tracking.court", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("source", type=Path, help="an image or a video")
+    parser.add_argument("--frame", type=int, default=0, help="the video's frame to look at (default 0)")
+    parser.add_argument("--out", type=Path, required=True, help="JSON file to write")
+    args = parser.parse_args(argv)
+    try:
+        if args.frame < 0:
+            raise CourtInputError(f"{args.source}: --frame must be 0 or more, got {args.frame}")
+        fit = detect_court(read_source(args.source, args.frame))
+    except CourtInputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(fit.to_json() if fit else {"court": None}, indent=1))
+    print(f"{'court found' if fit else 'no court'}: {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
