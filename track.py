@@ -38,6 +38,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--sha256", help="the sha256 the --weights file must have (checked before loading)")
     parser.add_argument("--max-frames", type=int, help="track only the first N frames")
     parser.add_argument("--no-video", action="store_true", help="skip the overlay video")
+    parser.add_argument("--no-court", action="store_true", help="skip the court (once per camera shot; rally.json, "
+                        "rally.csv and the overlay's mini-map)")
     parser.add_argument("--fps", type=float, help="frame rate of the overlay; default: the video's own "
                         f"(a frame folder: {FOLDER_FPS:g})")
     parser.add_argument("--live", type=int, metavar="LAG", help="streaming decoder with a fixed lag of LAG frames "
@@ -76,7 +78,7 @@ def main(argv=None) -> dict:
                            **({"ensemble": True} if args.ensemble else {}))
     out = args.out or next_run_dir(prefix="track")
     summary = track_source(tracker, args.source, out, max_frames=args.max_frames, live=args.live,
-                           overlay=not args.no_video, fps=args.fps)
+                           overlay=not args.no_video, fps=args.fps, court=not args.no_court)
     if args.label_studio:
         summary["label_studio"] = str(export_track(out / "track.csv", args.source, args.label_studio))
     print(json.dumps(summary))

@@ -98,12 +98,15 @@ def views(times: list[float]) -> dict | None:
     labels = json.loads((HERE / "court_views.json").read_text())
     counts = {"tp": 0, "fp": 0, "fn": 0, "tn": 0}  # positive = "no court"
     wrong = []
+    by_source: dict[str, list[tuple[int, str]]] = {}
     for kind, items in labels.items():
         for video, frame in items:
-            path = DATA / video
-            if not path.exists():
-                continue
-            rgb = read_source(path, frame)
+            by_source.setdefault(video, []).append((frame, kind))
+    for video, wanted in by_source.items():
+        path = DATA / video
+        if not path.exists():
+            continue
+        for frame, kind, rgb in _frames(path, sorted(wanted)):
             said_none = timed(rgb, times) is None
             truth_none = kind == "no_court"
             key = ("tp" if truth_none else "fp") if said_none else ("fn" if truth_none else "tn")
@@ -115,6 +118,24 @@ def views(times: list[float]) -> dict | None:
     precision = counts["tp"] / max(counts["tp"] + counts["fp"], 1)
     recall = counts["tp"] / max(counts["tp"] + counts["fn"], 1)
     return {**counts, "no_court_precision": round(precision, 3), "no_court_recall": round(recall, 3), "wrong": wrong}
+
+
+def _frames(path: Path, wanted: list[tuple[int, str]]):
+    """(frame, label, RGB) for the wanted frames of a video (decoded once, in order) or of an image."""
+    if path.suffix.lower() in (".jpg", ".png"):
+        yield wanted[0][0], wanted[0][1], read_source(path)
+        return
+    labels = dict(wanted)
+    capture = cv2.VideoCapture(str(path))
+    index = 0
+    while index <= max(labels):
+        ok, bgr = capture.read()
+        if not ok:
+            break
+        if index in labels:
+            yield index, labels[index], cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        index += 1
+    capture.release()
 
 
 def main(argv=None) -> int:

@@ -132,7 +132,8 @@ def overlay(rgb: np.ndarray, points: dict[str, list[float]], lines: dict[int, np
     im = cv2.cvtColor(cv2.resize(rgb, (1280, round(hgt * s)), interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2BGR)
     base = im.copy()
     for a, b, c in lines.values():  # each fitted line across the frame
-        ends = [(0, -c / b), (1280, -(c + a * 1280) / b)] if abs(b) > abs(a) else [(-c / a, 0), (-(c + b * 720) / a, 720)]
+        horizontal = abs(b) > abs(a)
+        ends = [(0, -c / b), (1280, -(c + a * 1280) / b)] if horizontal else [(-c / a, 0), (-(c + b * 720) / a, 720)]
         cv2.line(im, *[tuple(np.round(np.array(e) * 4).astype(int)) for e in ends], (0, 0, 255), 1, cv2.LINE_AA, 2)
     zooms = []
     for name in ("far_left_doubles", "far_right_doubles", "near_left_doubles", "near_right_doubles",

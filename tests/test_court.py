@@ -87,3 +87,33 @@ def test_command_line(tmp_path, rendered, capsys):
     assert main([str(tmp_path / "missing.mp4"), "--out", str(tmp_path / "x.json")]) == 2
     err = capsys.readouterr().err
     assert f"error: {tmp_path / 'bad.jpg'}:" in err and f"error: {tmp_path / 'missing.mp4'}: no such file" in err
+
+
+def test_shots_courts_events_and_rally_files(tmp_path, rendered):
+    from data_prep.court import to_pixels
+    from tracking.rally import CourtWatch, draw_minimap, events_from_status, place_events, write_rally
+
+    image, _ = rendered
+    grey = np.full_like(image, 90)
+    watch = CourtWatch()
+    frames = [image, image, grey, grey, image]  # a cut to a view without a court and back
+    assert len(list(watch.watch(frames))) == 5
+    assert watch.shot_of == [0, 0, 1, 1, 2] and watch.starts == [0, 2, 4]
+    assert watch.has_court().tolist() == [True, True, False, False, True]
+    h = watch.court(0).homography
+    xy = np.full((5, 2), -1.0)
+    xy[0] = to_pixels(h, np.array([5.0, 20.0]))  # a hit on the near side
+    xy[1] = to_pixels(h, np.array([9.0, 3.0]))  # a bounce deep in the far court: in
+    xy[3] = [600, 300]  # a bounce in a frame without a court: no metres, no call
+    xy[4] = to_pixels(h, np.array([10.3, 3.0]))  # in the far doubles alley: out
+    placed = place_events(events_from_status([1, 2, 0, 2, 2]), xy, watch)
+    assert [(p.frame, p.kind, p.call) for p in placed] == [(0, "hit", ""), (1, "bounce", "in"), (3, "bounce", ""),
+                                                          (4, "bounce", "out")]
+    np.testing.assert_allclose(placed[1].xy, [9.0, 3.0], atol=0.02)
+    assert placed[2].xy is None
+    write_rally(tmp_path, placed, watch, fps=30.0)
+    rally = json.loads((tmp_path / "rally.json").read_text())
+    assert rally["frames_without_court"] == [[2, 3]] and rally["summary"]["calls"] == {"in": 1, "out": 1, "close": 0}
+    assert (tmp_path / "rally.csv").read_text().splitlines()[2].startswith("1,bounce,")
+    drawn = list(draw_minimap(frames, placed, watch))
+    assert drawn[1].shape == image.shape and not np.array_equal(drawn[1], image)  # the mini-map is in the corner

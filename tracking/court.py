@@ -37,7 +37,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from scipy.optimize import least_squares
 
 from data_prep.court import HORIZONTAL_Y, LINES, VERTICAL_X, keypoints, to_pixels
 
@@ -175,8 +174,8 @@ def _homographies(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
 
 def _project(hs: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(B, 3, 3) homographies applied to (N, 2) points: (B, N, 2) pixels and (B, N) homogeneous w."""
-    p = np.einsum("bij,nj->bni", hs, np.concatenate([xy, np.ones((len(xy), 1))], 1))
-    return p[..., :2] / p[..., 2:], p[..., 2]
+    p = np.matmul(hs, np.concatenate([xy, np.ones((len(xy), 1))], 1).T)  # (B, 3, N)
+    return np.stack([p[:, 0] / p[:, 2], p[:, 1] / p[:, 2]], -1), p[:, 2]
 
 
 def _plausible(hs: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -240,14 +239,30 @@ def _vanishing_filter(ver: np.ndarray, size: tuple[int, int], tolerance_deg: flo
 
 def _between_support(hor: np.ndarray, ver: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """(Nh,) line pixels along each horizontal candidate between the leftmost and rightmost of the ``ver`` lines
-    (where a baseline or service line lies), so that long stripes in the stands rank below the court's lines."""
+    (where a baseline or service line lies), so that long stripes in the stands rank below the court's lines;
+    none above where the two strongest of them end (a sideline ends at the far baseline; the stands are above it)."""
     h, w = mask.shape
     u = np.arange(w, dtype=np.float64)
     v = -(hor[:, 2:3] + hor[:, 0:1] * u) / hor[:, 1:2]  # (Nh, W)
     x_at = -(ver[:, 2][:, None, None] + ver[:, 1][:, None, None] * v[None]) / ver[:, 0][:, None, None]  # (Nv, Nh, W)
     between = (u >= x_at.min(0) - 2) & (u <= x_at.max(0) + 2) & (v >= 0) & (v < h)
     vi = np.clip(np.round(v), 0, h - 1).astype(np.int64)
-    return (mask[vi, np.broadcast_to(u.astype(np.int64), vi.shape)] & between).sum(1)
+    support = (mask[vi, np.broadcast_to(u.astype(np.int64), vi.shape)] & between).sum(1)
+    top = min(_top_end(line, mask) for line in ver[:2])
+    return np.where(v[:, w // 2] < top - 6, 0, support)
+
+
+def _top_end(line: np.ndarray, mask: np.ndarray, run: int = 15) -> float:
+    """The highest row where a non-horizontal ``line`` still has line pixels along most of the ``run`` rows below."""
+    h, w = mask.shape
+    y = np.arange(h)
+    x = np.round(-(line[2] + line[1] * y) / line[0]).astype(np.int64)
+    inside = (x >= 1) & (x < w - 1)
+    xc = np.clip(x, 1, w - 2)
+    on = (mask[y, xc] | mask[y, xc - 1] | mask[y, xc + 1]) & inside
+    density = np.convolve(on.astype(float), np.ones(run) / run)[run - 1:]  # share of rows y .. y + run - 1 on it
+    dense = np.flatnonzero(density >= 0.6)
+    return float(dense[0]) if len(dense) else 0.0
 
 
 def _square_homographies(quads: np.ndarray) -> np.ndarray:
@@ -360,20 +375,31 @@ def _model_line_coeffs() -> np.ndarray:
 MODEL_LINES = _model_line_coeffs()
 
 
-def _fit_to_ridges(h: np.ndarray, points: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """The homography refitted to ridge points: robust least squares on their pixel distance to the projected line."""
+def _fit_to_ridges(h: np.ndarray, points: np.ndarray, index: np.ndarray, iterations: int = 6) -> np.ndarray:
+    """The homography refitted to ridge points: Gauss-Newton on their pixel distances to the projected model lines,
+    reweighted (Huber, 1.5 px) so that a player's arm or the net's band does not pull the court."""
     scale = np.diag([1 / 1000, 1 / 1000, 1.0])  # condition pixels near unit size
+    q = points / 1000
+    lines_model = MODEL_LINES[index]
 
     def residuals(p):
         hm = np.append(p, 1.0).reshape(3, 3)  # court metres -> scaled pixels
-        lines = np.linalg.solve(hm.T, MODEL_LINES.T).T[index]  # image lines l = H^-T L, in scaled pixels
-        q = points / 1000
+        lines = np.linalg.solve(hm.T, lines_model.T).T  # image lines l = H^-T L
         return (lines[:, 0] * q[:, 0] + lines[:, 1] * q[:, 1] + lines[:, 2]) / np.hypot(lines[:, 0], lines[:, 1]) * 1000
 
-    start = scale @ h
-    start = start / start[2, 2]
-    result = least_squares(residuals, start.ravel()[:8], loss="soft_l1", f_scale=1.5, max_nfev=60)
-    out = np.linalg.inv(scale) @ np.append(result.x, 1.0).reshape(3, 3)
+    g = scale @ h
+    p = (g / g[2, 2]).ravel()[:8]
+    for _ in range(iterations):
+        r = residuals(p)
+        steps = np.maximum(np.abs(p) * 1e-6, 1e-9)
+        jac = np.stack([(residuals(p + np.eye(8)[k] * steps[k]) - r) / steps[k] for k in range(8)], 1)
+        w = np.minimum(1.0, 1.5 / np.maximum(np.abs(r), 1e-9))  # Huber weights
+        a = jac.T @ (w[:, None] * jac) + 1e-9 * np.eye(8)
+        delta = np.linalg.solve(a, -jac.T @ (w * r))
+        p = p + delta
+        if np.abs(delta / np.maximum(np.abs(p), 1e-9)).max() < 1e-7:
+            break
+    out = np.linalg.inv(scale) @ np.append(p, 1.0).reshape(3, 3)
     return out / out[2, 2]
 
 
@@ -411,6 +437,8 @@ def detect_court(rgb: np.ndarray) -> CourtFit | None:
         fit = _refine(white, up @ h)
         if fit is not None and (best is None or fit[1] > best[1]):
             best = fit
+        if best is not None and best[1] > 0.9:  # a near-perfect fit: the other hypotheses cannot beat it by much
+            break
     if best is None:
         return None
     h, score, lines_seen, both = best

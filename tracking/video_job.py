@@ -23,6 +23,7 @@ from evaluation.predictions import Track, write_track
 from evaluation.report import write_video
 from evaluation.visualize import draw_track
 from tracking.output import frame_progress
+from tracking.rally import CourtWatch, draw_minimap, place_events, write_rally
 from tracking.tracker import Tracker
 
 log = logging.getLogger(__name__)
@@ -83,27 +84,36 @@ def track_live(tracker: Tracker, frames, lag: int, out: Path, total: int | None 
 
 def track_source(tracker: Tracker, source: Path, out: Path, *, max_frames: int | None = None, live: int | None = None,
                  overlay: bool = True, fps: float | None = None,
-                 watch: Callable[[Iterator[np.ndarray], str], Iterator[np.ndarray]] | None = None) -> dict:
+                 watch: Callable[[Iterator[np.ndarray], str], Iterator[np.ndarray]] | None = None,
+                 court: bool = True, events: list[str] | None = None) -> dict:
     """Track a video or frame folder into ``out`` (track.csv, overlay.mp4, summary.json); returns the summary.
 
     ``watch(frames, phase)`` may wrap each pass over the frames (phase ``track``, then ``overlay``), e.g. to
     sample memory along the way (``bench/long_video.py``). A terminal shows a progress bar for each pass.
+    With ``court`` the court is found once per camera shot during the tracking pass (tracking.rally) and
+    ``rally.json`` / ``rally.csv`` written, ``events`` (one of ``''``, ``'hit'``, ``'bounce'`` a frame) placed on it.
     """
     watch = watch or (lambda frames, phase: frames)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     total = frame_total(source, max_frames)
     frames = watch(open_frames(source, max_frames), "track")
+    courts = CourtWatch() if court else None
+    frames = courts.watch(frames) if courts else frames
     track = (track_live(tracker, frames, live, out, total) if live is not None else
              tracker.track_frames(frames, total=total, desc=f"tracking {source.name}").track)
     seconds = time.perf_counter() - started
     write_track(out / "track.csv", track)
     fps = fps or video_fps(source)
+    placed = place_events(events or [], track.xy, courts) if courts else []
+    if courts:
+        write_rally(out, placed, courts, fps)
     if overlay:  # a second pass over the frames tracked (a video cut short ends at the same frame)
         frames = frame_progress(watch(open_frames(source, len(track)), "overlay"), len(track), "overlay video")
-        write_video(out / "overlay.mp4", draw_track(frames, track), fps=fps)
+        drawn = draw_track(frames, track)
+        write_video(out / "overlay.mp4", draw_minimap(drawn, placed, courts) if courts else drawn, fps=fps)
     summary = {"source": str(source), "frames": len(track), "frames_with_ball": int((track.codes > 0).sum()),
                "video_fps": round(fps, 3), "seconds": round(seconds, 2), "fps": round(len(track) / seconds, 1),
-               "out": str(out)}
+               "out": str(out), **({"frames_without_court": int((~courts.has_court()).sum())} if courts else {})}
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     return summary
