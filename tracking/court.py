@@ -76,18 +76,18 @@ class CourtFit:
 
 def _whiteness(rgb: np.ndarray) -> np.ndarray:
     """(H, W) float32: the smallest of R, G, B (white lines are bright in all three channels, coloured courts not)."""
-    return rgb.min(axis=2).astype(np.float32)
+    return cv2.min(cv2.min(rgb[..., 0], rgb[..., 1]), rgb[..., 2]).astype(np.float32)
 
 
 def line_mask(white: np.ndarray, tau: int, contrast: float = 10.0) -> np.ndarray:
     """(H, W) bool: pixels brighter by ``contrast`` than both pixels ``tau`` away horizontally or vertically."""
-    pad = np.pad(white, tau, mode="edge")
-    h, w = white.shape
-    left, right = pad[tau:tau + h, :w], pad[tau:tau + h, 2 * tau:]
-    up, down = pad[:h, tau:tau + w], pad[2 * tau:, tau:tau + w]
-    across = np.minimum(white - left, white - right) > contrast
-    along = np.minimum(white - up, white - down) > contrast
-    return across | along
+    w8 = np.clip(white, 0, 255).astype(np.uint8)
+    pad = cv2.copyMakeBorder(w8, tau, tau, tau, tau, cv2.BORDER_REPLICATE)
+    h, w = w8.shape
+    # Saturating differences: brighter than the left and the right neighbour (or the upper and the lower one).
+    across = cv2.min(cv2.subtract(w8, pad[tau:tau + h, :w]), cv2.subtract(w8, pad[tau:tau + h, 2 * tau:]))
+    along = cv2.min(cv2.subtract(w8, pad[:h, tau:tau + w]), cv2.subtract(w8, pad[2 * tau:, tau:tau + w]))
+    return cv2.max(across, along) > contrast
 
 
 # ------------------------------------------------------------------------------------------- line candidates
@@ -200,11 +200,12 @@ def _plausible(hs: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def _score(hs: np.ndarray, hit_map: np.ndarray, xy: np.ndarray, miss_cost: float = 0.5) -> np.ndarray:
     """(B,) hits minus ``miss_cost`` x misses of the projected samples ``xy`` (N, 2) on the dilated line mask."""
     h, w = hit_map.shape
-    uv, _ = _project(hs, xy)
-    u, v = np.round(uv[..., 0]), np.round(uv[..., 1])
-    inside = np.isfinite(u) & np.isfinite(v) & (u >= 0) & (u < w) & (v >= 0) & (v < h)
-    ui, vi = np.where(inside, u, 0).astype(np.int64), np.where(inside, v, 0).astype(np.int64)
-    hit = hit_map[vi, ui] & inside
+    p = np.matmul(hs.astype(np.float32), np.concatenate([xy, np.ones((len(xy), 1))], 1).T.astype(np.float32))
+    with np.errstate(all="ignore"):
+        u, v = p[:, 0] / p[:, 2] + 0.5, p[:, 1] / p[:, 2] + 0.5
+        inside = (u >= 0) & (u < w) & (v >= 0) & (v < h)  # NaN compares False
+    index = np.where(inside, v.astype(np.int32) * w + u.astype(np.int32), 0)
+    hit = hit_map.ravel()[index] & inside
     return hit.sum(1) - miss_cost * (inside & ~hit).sum(1)
 
 
@@ -288,13 +289,13 @@ def _hypotheses(hor: np.ndarray, ver: np.ndarray, hit_map: np.ndarray, top: int 
     if not len(quads):
         return []
     image = _square_homographies(quads)  # square -> image
-    hs = np.einsum("bij,mjk->bmik", image, MODEL_FROM_ASSIGNMENT).reshape(-1, 3, 3)
+    hs = np.matmul(image[:, None], MODEL_FROM_ASSIGNMENT[None]).reshape(-1, 3, 3)
     hs = hs[np.isfinite(hs).all((1, 2))]
     hs = hs[_plausible(hs, size)]
     if not len(hs):
         return []
     scores = _score(hs, hit_map, SPARSE_XY)
-    hs = hs[np.argsort(-scores)[:200]]  # a cheap first cut on 1 sample in 4
+    hs = hs[np.argsort(-scores)[:200]]  # a cheap first cut on a sample every 2 m
     scores = _score(hs, hit_map, COARSE_XY)
     best = np.argsort(-scores)[:top]
     return [hs[i] for i in best if scores[i] > 0]
@@ -376,30 +377,37 @@ MODEL_LINES = _model_line_coeffs()
 
 
 def _fit_to_ridges(h: np.ndarray, points: np.ndarray, index: np.ndarray, iterations: int = 6) -> np.ndarray:
-    """The homography refitted to ridge points: Gauss-Newton on their pixel distances to the projected model lines,
-    reweighted (Huber, 1.5 px) so that a player's arm or the net's band does not pull the court."""
+    """The homography refitted to ridge points, minimising their pixel distances to the projected model lines.
+
+    Iteratively reweighted linear least squares on the inverse homography G (pixels -> metres): a point q on model
+    line L has ``L . G q = 0``, linear in G; each iteration scales that algebraic residual to pixels with the current
+    fit (divided by ``g3 . q``, times the pixels per metre across the line there) and reweights it (Huber, 1.5 px)
+    so that a player's arm or the net's band does not pull the court.
+    """
     scale = np.diag([1 / 1000, 1 / 1000, 1.0])  # condition pixels near unit size
-    q = points / 1000
-    lines_model = MODEL_LINES[index]
-
-    def residuals(p):
-        hm = np.append(p, 1.0).reshape(3, 3)  # court metres -> scaled pixels
-        lines = np.linalg.solve(hm.T, lines_model.T).T  # image lines l = H^-T L
-        return (lines[:, 0] * q[:, 0] + lines[:, 1] * q[:, 1] + lines[:, 2]) / np.hypot(lines[:, 0], lines[:, 1]) * 1000
-
-    g = scale @ h
-    p = (g / g[2, 2]).ravel()[:8]
+    q = np.concatenate([points / 1000, np.ones((len(points), 1))], 1)
+    lines = MODEL_LINES[index] / np.hypot(MODEL_LINES[index, 0], MODEL_LINES[index, 1])[:, None]
+    design = (lines[:, :, None] * q[:, None, :]).reshape(-1, 9)  # L_j q_k: L . G q = design . vec(G)
+    hs = scale @ h
+    g = np.linalg.inv(hs)
+    g = g / g[2, 2]
     for _ in range(iterations):
-        r = residuals(p)
-        steps = np.maximum(np.abs(p) * 1e-6, 1e-9)
-        jac = np.stack([(residuals(p + np.eye(8)[k] * steps[k]) - r) / steps[k] for k in range(8)], 1)
-        w = np.minimum(1.0, 1.5 / np.maximum(np.abs(r), 1e-9))  # Huber weights
-        a = jac.T @ (w[:, None] * jac) + 1e-9 * np.eye(8)
-        delta = np.linalg.solve(a, -jac.T @ (w * r))
-        p = p + delta
-        if np.abs(delta / np.maximum(np.abs(p), 1e-9)).max() < 1e-7:
+        court = q @ g.T
+        court = court[:, :2] / court[:, 2:]
+        across = to_pixels(hs, court + 0.01 * lines[:, :2]) - to_pixels(hs, court)
+        px_per_m = np.linalg.norm(across, axis=1) / 0.01 * 1000  # pixels per metre across the line, full scale
+        c = px_per_m / (q @ g[2])
+        residual = c * (design @ g.ravel())
+        weight = np.minimum(1.0, 1.5 / np.maximum(np.abs(residual), 1e-9))  # Huber
+        a = design[:, :8] * c[:, None]
+        b = -c * design[:, 8]
+        new = np.linalg.solve(a.T @ (weight[:, None] * a) + 1e-12 * np.eye(8), a.T @ (weight * b))
+        step = np.abs(new - g.ravel()[:8]).max()
+        g = np.append(new, 1.0).reshape(3, 3)
+        hs = np.linalg.inv(g)
+        if step < 1e-9:
             break
-    out = np.linalg.inv(scale) @ np.append(p, 1.0).reshape(3, 3)
+    out = np.linalg.inv(scale) @ hs
     return out / out[2, 2]
 
 
