@@ -180,7 +180,7 @@ def _project(hs: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _plausible(hs: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """(B,) bool: the court is in front of the camera, not mirrored, its near side at least as wide as its far one,
-    and its doubles rectangle covers a fair part of the frame."""
+    its doubles rectangle covers a fair part of the frame and is not flattened to a line."""
     w, h = size
     corners = np.array([[0, 0], [10.97, 0], [10.97, 23.77], [0, 23.77]], np.float64)
     with np.errstate(all="ignore"):
@@ -193,7 +193,8 @@ def _plausible(hs: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         x, y = uv[..., 0], uv[..., 1]
         area = 0.5 * np.abs((x * np.roll(y, -1, 1) - np.roll(x, -1, 1) * y).sum(1))
         ok &= (area > 0.08 * w * h) & (area < 4.0 * w * h)
-        ok &= (far_w > 0.15 * w) & (np.abs(fl[:, 1] - fr[:, 1]) < 0.3 * h)
+        ok &= (far_w > 0.15 * w) & (near_w < 3 * w) & (np.abs(fl[:, 1] - fr[:, 1]) < 0.3 * h)
+        ok &= (nl[:, 1] - fl[:, 1] > 0.1 * h) & (nr[:, 1] - fr[:, 1] > 0.1 * h)  # not flattened to a line
     return ok
 
 
@@ -264,6 +265,17 @@ def _top_end(line: np.ndarray, mask: np.ndarray, run: int = 15) -> float:
     density = np.convolve(on.astype(float), np.ones(run) / run)[run - 1:]  # share of rows y .. y + run - 1 on it
     dense = np.flatnonzero(density >= 0.6)
     return float(dense[0]) if len(dense) else 0.0
+
+
+def _distinct(hor: np.ndarray, width: int, gap: float = 5.0) -> np.ndarray:
+    """Horizontal candidates, strongest first, leaving out those within ``gap`` px (at mid-width) of a stronger one:
+    the net's band and mesh give many near-copies that would crowd out a faint far baseline."""
+    mid = -(hor[:, 2] + hor[:, 0] * width / 2) / hor[:, 1]
+    kept: list[int] = []
+    for i in range(len(hor)):
+        if all(abs(mid[i] - mid[k]) >= gap for k in kept):
+            kept.append(i)
+    return hor[kept]
 
 
 def _square_homographies(quads: np.ndarray) -> np.ndarray:
@@ -414,8 +426,8 @@ def _fit_to_ridges(h: np.ndarray, points: np.ndarray, index: np.ndarray, iterati
 # --------------------------------------------------------------------------------------------------- detector
 
 
-MIN_SCORE = 0.55  # share of in-view samples on a ridge after refinement
-MIN_LINES = 5  # model lines confirmed (a quarter of their in-view samples on a ridge)
+MIN_SCORE = 0.65  # share of in-view samples on a ridge after refinement (tennis 0.70-0.99, badminton 0.5-0.6)
+MIN_LINES = 7  # model lines confirmed (a quarter of their in-view samples on a ridge)
 
 
 def detect_court(rgb: np.ndarray) -> CourtFit | None:
@@ -434,7 +446,7 @@ def detect_court(rgb: np.ndarray) -> CourtFit | None:
     ver = _vanishing_filter(ver, mask.shape[::-1])[:MAX_VERTICAL]
     if len(hor) < 2 or len(ver) < 2:
         return None
-    hor = hor[np.argsort(-_between_support(hor, ver, mask))[:MAX_LINES]]
+    hor = _distinct(hor[np.argsort(-_between_support(hor, ver, mask))], mask.shape[1])[:MAX_LINES]
     hit_map = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     candidates = _hypotheses(hor, ver, hit_map)
     if not candidates:
