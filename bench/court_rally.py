@@ -4,7 +4,7 @@ metres with in / out / close calls, ``rally.json`` / ``rally.csv`` and an overla
     python bench/court_rally.py ../shared/data/tennis_labelled/game6_clip1.mp4 --out runs/court_rally [--still 80]
 
 The labels stand in for the tracker and the event detector (status 1 hit, 2 bounce; x, y the ball): this shows
-what the court adds, with the events right. ``--still N`` also writes frame N of the overlay as ``still.jpg``.
+what the court adds, with the events right. ``--still N`` also writes frame N of the overlay as ``still.jpg`` (960 wide).
 """
 from __future__ import annotations
 
@@ -34,6 +34,10 @@ def read_labels(path: Path) -> tuple[Track, list[str]]:
     return Track(codes, xy), events_from_status(int(r["status"] or 0) for r in rows)
 
 
+def n_rows(frames: list[np.ndarray]) -> int:
+    return frames[0].shape[0]
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("clip", type=Path, help="CLIP.mp4 with CLIP.csv beside it")
@@ -51,7 +55,9 @@ def main(argv=None) -> int:
     frames = list(draw_minimap(draw_track(iter_video_frames(args.clip, n), track), placed, watch))
     write_video(args.out / "overlay.mp4", iter(frames), fps=fps)
     if args.still is not None:
-        cv2.imwrite(str(args.out / "still.jpg"), frames[args.still][..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 80])
+        still = cv2.resize(frames[args.still], (960, round(960 * n_rows(frames) / frames[0].shape[1])),
+                           interpolation=cv2.INTER_AREA)
+        cv2.imwrite(str(args.out / "still.jpg"), still[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 75])
     print(json.dumps({"frames": n, "shots": len(watch.courts), "frames_without_court": int((~watch.has_court()).sum()),
                       "events": [(p.frame, p.kind, p.xy and [round(v, 2) for v in p.xy], p.call) for p in placed]}))
     return 0

@@ -38,7 +38,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from data_prep.court import HORIZONTAL_Y, LINES, VERTICAL_X, keypoints, to_pixels
+from data_prep.court import HORIZONTAL_Y, KEYPOINT_NAMES, KEYPOINT_XY, LINES, VERTICAL_X, to_pixels
 
 log = logging.getLogger(__name__)
 
@@ -57,18 +57,27 @@ class CourtFit:
     size:       (w, h) of the frame
     score:      share of in-view model samples with a line ridge at the fitted position
     lines_seen: model lines (of 9) with at least a quarter of their in-view samples on a ridge
+    distortion: the lens's radial term k (:func:`undistort`): the homography maps metres to the undistorted image,
+                the keypoints are where the lens puts them
     """
 
     homography: np.ndarray
     size: tuple[int, int]
     score: float
     lines_seen: int
+    distortion: float = 0.0
 
     def keypoints(self) -> dict[str, list[float]]:
-        return keypoints(self.homography)
+        uv = distort(to_pixels(self.homography, KEYPOINT_XY), self.distortion, self.size)
+        return {name: [float(u), float(v)] for name, (u, v) in zip(KEYPOINT_NAMES, uv)}
+
+    def undistort(self, uv: np.ndarray) -> np.ndarray:
+        """The frame's pixels (..., 2) to the undistorted image the homography maps to."""
+        return undistort(uv, self.distortion, self.size)
 
     def to_json(self) -> dict:
-        return {"keypoints": self.keypoints(), "homography": self.homography.tolist(), "size": list(self.size)}
+        return {"keypoints": self.keypoints(), "homography": self.homography.tolist(), "size": list(self.size),
+                "distortion": self.distortion}
 
 
 # ------------------------------------------------------------------------------------------------ line pixels
@@ -331,17 +340,41 @@ SPARSE_XY = COARSE_XY[::4]
 # ------------------------------------------------------------------------------------------------ refinement
 
 
-def _ridge_points(white: np.ndarray, h: np.ndarray, radius: float, spacing: float = 6.0):
-    """Search across each projected model line for the ridge's centre.
+def distort(uv: np.ndarray, k: float, size: tuple[int, int]) -> np.ndarray:
+    """Pixels (..., 2) of an ideal pinhole image to the lens's (barrel for ``k > 0``): the inverse of
+    :func:`undistort`, by fixed-point iteration."""
+    if k == 0:
+        return uv
+    centre = (np.asarray(size, np.float64) - 1) / 2
+    ideal = uv - centre
+    d = ideal
+    for _ in range(4):
+        d = ideal / (1 + k * ((d / size[0]) ** 2).sum(-1, keepdims=True))
+    return centre + d
+
+
+def undistort(uv: np.ndarray, k: float, size: tuple[int, int]) -> np.ndarray:
+    """The lens's pixels (..., 2) to an ideal pinhole image's: one radial term about the image centre,
+    ``u = c + d (1 + k (|d| / width)^2)`` with ``d`` the offset from the centre."""
+    if k == 0:
+        return np.asarray(uv, np.float64)
+    centre = (np.asarray(size, np.float64) - 1) / 2
+    d = np.asarray(uv, np.float64) - centre
+    return centre + d * (1 + k * ((d / size[0]) ** 2).sum(-1, keepdims=True))
+
+
+def _ridge_points(white: np.ndarray, h: np.ndarray, radius: float, spacing: float = 6.0, k: float = 0.0):
+    """Search across each projected model line (bent by the lens term ``k``) for the ridge's centre.
 
     Returns (M, 2) found pixels, (M,) their model line index, and per model line the in-view sample count and the
     found count.
     """
     hgt, wid = white.shape
+    size = (wid, hgt)
     found, index = [], []
     in_view, hits = np.zeros(len(LINES)), np.zeros(len(LINES))
     offsets = np.arange(-radius, radius + 0.25, 0.5)
-    for k, (a, b) in enumerate(LINES):
+    for line, (a, b) in enumerate(LINES):
         ends = to_pixels(h, np.stack([a, b]))
         length = np.linalg.norm(ends[1] - ends[0])
         if not np.isfinite(length) or length < 1 or length > 20 * wid:
@@ -349,15 +382,16 @@ def _ridge_points(white: np.ndarray, h: np.ndarray, radius: float, spacing: floa
         n = max(int(length / spacing), 2)
         # Sample in court metres (perspective-correct), then step across the image line.
         t = np.linspace(0.02, 0.98, n)[:, None]
-        uv = to_pixels(h, a + t * (b - a))
-        direction = (ends[1] - ends[0]) / length
-        normal = np.array([-direction[1], direction[0]])
+        uv = distort(to_pixels(h, a + t * (b - a)), k, size)
+        ahead = distort(to_pixels(h, a + (t + 0.01) * (b - a)), k, size)  # the local direction of a bent line
+        direction = (ahead - uv) / np.maximum(np.linalg.norm(ahead - uv, axis=1, keepdims=True), 1e-9)
+        normal = np.stack([-direction[:, 1], direction[:, 0]], 1)
         keep = (uv[:, 0] > radius) & (uv[:, 0] < wid - 1 - radius) & (uv[:, 1] > radius) & (uv[:, 1] < hgt - 1 - radius)
-        uv = uv[keep]
+        uv, normal = uv[keep], normal[keep]
         if not len(uv):
             continue
-        in_view[k] = len(uv)
-        probe = uv[:, None, :] + offsets[None, :, None] * normal  # (S, O, 2)
+        in_view[line] = len(uv)
+        probe = uv[:, None, :] + offsets[None, :, None] * normal[:, None, :]  # (S, O, 2)
         profile = cv2.remap(white, probe[..., 0].astype(np.float32), probe[..., 1].astype(np.float32),
                             cv2.INTER_LINEAR)
         base = np.minimum(profile[:, :3].mean(1), profile[:, -3:].mean(1))[:, None]
@@ -372,8 +406,8 @@ def _ridge_points(white: np.ndarray, h: np.ndarray, radius: float, spacing: floa
         centre = (weights * offsets).sum(1) / np.maximum(weights.sum(1), 1e-9)
         points = uv + centre[:, None] * normal
         found.append(points[ok])
-        index.append(np.full(int(ok.sum()), k))
-        hits[k] = ok.sum()
+        index.append(np.full(int(ok.sum()), line))
+        hits[line] = ok.sum()
     if not found:
         return np.zeros((0, 2)), np.zeros(0, int), in_view, hits
     return np.concatenate(found), np.concatenate(index), in_view, hits
@@ -451,7 +485,7 @@ def detect_court(rgb: np.ndarray) -> CourtFit | None:
     candidates = _hypotheses(hor, ver, hit_map)
     if not candidates:
         return None
-    up = np.diag([refine_scale / small_scale, refine_scale / small_scale, 1.0])
+    up = _rescale(refine_scale / small_scale)
     best = None
     for h in candidates:
         fit = _refine(white, up @ h)
@@ -461,31 +495,68 @@ def detect_court(rgb: np.ndarray) -> CourtFit | None:
             break
     if best is None:
         return None
-    h, score, lines_seen, both = best
+    h, score, lines_seen, both, k = best
     if score < MIN_SCORE or lines_seen < MIN_LINES or not both:
         log.debug("no court: score %.2f, %d lines", score, lines_seen)
         return None
-    back = np.diag([1 / refine_scale, 1 / refine_scale, 1.0]) @ h
-    return CourtFit(back / back[2, 2], (wid, hgt), score, lines_seen)
+    back = _rescale(1 / refine_scale) @ h
+    return CourtFit(back / back[2, 2], (wid, hgt), score, lines_seen, k)
+
+
+def _rescale(factor: float) -> np.ndarray:
+    """(3, 3) pixels of an image to those of the image resized by ``factor`` (pixel centres at integers)."""
+    shift = 0.5 * factor - 0.5
+    return np.array([[factor, 0, shift], [0, factor, shift], [0, 0, 1.0]])
 
 
 def _refine(white: np.ndarray, h: np.ndarray):
-    """Three rounds of ridge search and refit; returns (H, score, lines seen, both directions seen) or None."""
-    for radius in (8.0, 5.0, 3.0):
-        points, index, in_view, hits = _ridge_points(white, h, radius)
+    """Four rounds of ridge search and refit (homography, then the lens term too); returns (H, score, lines seen, both
+    directions seen, lens term) or None."""
+    size = white.shape[::-1]
+    k = 0.0
+    for radius in (8.0, 5.0, 3.0, 3.0):
+        points, index, in_view, hits = _ridge_points(white, h, radius, k=k)
         if len(points) < 8:
             return None
         try:
-            h = _fit_to_ridges(h, points, index)
+            h, k = _fit_with_lens(h, points, index, k, size, lens=radius < 8)
         except (ValueError, np.linalg.LinAlgError):
             return None
-    points, index, in_view, hits = _ridge_points(white, h, 2.5)
-    if not _plausible(h[None], white.shape[::-1])[0]:
+    points, index, in_view, hits = _ridge_points(white, h, 2.5, k=k)
+    if not _plausible(h[None], size)[0]:
         return None
     seen = (hits >= 0.25 * np.maximum(in_view, 1)) & (in_view >= 3)
     horizontal = np.array([abs(a[1] - b[1]) < 1e-9 for a, b in LINES])
     score = hits.sum() / max(in_view.sum(), 1)
-    return h, float(score), int(seen.sum()), bool((seen & horizontal).sum() >= 2 and (seen & ~horizontal).sum() >= 2)
+    both = bool((seen & horizontal).sum() >= 2 and (seen & ~horizontal).sum() >= 2)
+    return h, float(score), int(seen.sum()), both, k
+
+
+MAX_LENS = 0.3  # |k| of the radial term: a 1280-wide frame's corner moves by up to ~30 px
+
+
+def _fit_with_lens(h: np.ndarray, points: np.ndarray, index: np.ndarray, k: float, size: tuple[int, int],
+                   lens: bool, step: float = 0.04) -> tuple[np.ndarray, float]:
+    """The homography refitted to the ridge points and, with ``lens``, the radial term ``k`` moved to the minimum of
+    a parabola through the robust cost at ``k - step``, ``k``, ``k + step`` (a broadcast lens bends a baseline by
+    up to several pixels; a homography alone then pulls the corners off)."""
+    if lens:
+        costs = []
+        for trial in (k - step, k, k + step):
+            ideal = undistort(points, trial, size)
+            costs.append(_line_cost(_fit_to_ridges(h, ideal, index, iterations=3), ideal, index))
+        curvature = costs[0] - 2 * costs[1] + costs[2]
+        move = -step * (costs[2] - costs[0]) / (2 * curvature) if curvature > 0 else step * np.sign(costs[0] - costs[2])
+        k = float(np.clip(k + np.clip(move, -2 * step, 2 * step), -MAX_LENS, MAX_LENS))
+    return _fit_to_ridges(h, undistort(points, k, size), index), k
+
+
+def _line_cost(h: np.ndarray, points: np.ndarray, index: np.ndarray) -> float:
+    """Huber cost (1.5 px) of the points' pixel distances to their projected model lines."""
+    lines = np.linalg.solve(h.T, MODEL_LINES.T).T[index]
+    r = np.abs(lines[:, 0] * points[:, 0] + lines[:, 1] * points[:, 1] + lines[:, 2]) / np.hypot(lines[:, 0],
+                                                                                                 lines[:, 1])
+    return float(np.where(r < 1.5, 0.5 * r**2, 1.5 * (r - 0.75)).sum())
 
 
 # ----------------------------------------------------------------------------------------------- command line

@@ -97,11 +97,12 @@ def place_events(events: list[str], xy: np.ndarray, watch: CourtWatch) -> list[P
             placed.append(Placed(t, kind, pixel, None))
             continue
         sigma_px = BALL_SIGMA_PX * fit.size[0] / 1280
+        ideal = fit.undistort(xy[t])  # the homography maps metres to the image without the lens's bend
         if kind == "bounce":
-            c = call_bounce(fit.homography, xy[t], sigma_px)
+            c = call_bounce(fit.homography, ideal, sigma_px)
             placed.append(Placed(t, kind, pixel, c.xy, c.call, round(c.margin, 3), round(c.sigma, 3)))
         else:
-            gx, gy = to_court(fit.homography, xy[t])
+            gx, gy = to_court(fit.homography, ideal)
             placed.append(Placed(t, kind, pixel, (float(gx), float(gy))))
     return placed
 
