@@ -4,7 +4,8 @@ metres with in / out / close calls, ``rally.json`` / ``rally.csv`` and an overla
     python bench/court_rally.py ../shared/data/tennis_labelled/game6_clip1.mp4 --out runs/court_rally [--still 80]
 
 The labels stand in for the tracker and the event detector (status 1 hit, 2 bounce; x, y the ball): this shows
-what the court adds, with the events right. ``--still N`` also writes frame N of the overlay as ``still.jpg`` (960 wide).
+what the court adds, with the events right. ``--still N`` also writes frame N of the overlay as ``still.jpg``
+(960 wide).
 """
 from __future__ import annotations
 
