@@ -487,7 +487,12 @@ def detect_court(rgb: np.ndarray) -> CourtFit | None:
         return None
     up = _rescale(refine_scale / small_scale)
     best = None
+    tried: list[np.ndarray] = []
     for h in candidates:
+        corners = to_pixels(h, KEYPOINT_XY[:4])
+        if any(np.abs(corners - seen).max() < 4 for seen in tried):
+            continue  # a near-copy of a hypothesis already refined: it would refine to the same fit
+        tried.append(corners)
         fit = _refine(white, up @ h)
         if fit is not None and (best is None or fit[1] > best[1]):
             best = fit

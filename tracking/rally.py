@@ -4,8 +4,9 @@ calls, the mini-map, and ``rally.json`` / ``rally.csv``.
 - **Shots**: each frame is shrunk to 64x36 grey; a frame starts a new shot when it differs from the shot's first
   frame by more than ``CUT_LEVEL`` grey levels on average (a cut, or a pan or zoom that moved the picture), so the
   court is looked for once per shot, not assumed to stay put.
-- **Court**: :func:`tracking.court.detect_court` on a shot's first frame; a shot without one (close-up, replay,
-  crowd) marks its frames ``court = 0``. The tracker still runs on them: a frame wrongly called "no court" would
+- **Court**: :func:`tracking.court.detect_court` on a shot's first frame, and again every ``RETRY_EVERY`` frames
+  (``RETRIES`` looks at most) while none is found; a shot without one (close-up, replay, crowd) has its frames
+  listed in ``rally.json``. The tracker still runs on them: a frame wrongly called "no court" would
   otherwise be a lost ball.
 - **Events** come in as one string per frame (``''``, ``'hit'``, ``'bounce'``), from the event detector or from
   labels; a bounce is placed where the ball touched the ground (its image position is on the ground plane there)
@@ -32,6 +33,8 @@ from tracking.court import CourtFit, detect_court
 log = logging.getLogger(__name__)
 
 CUT_LEVEL = 12.0  # mean absolute grey-level change (0-255) on 64x36 thumbnails that starts a new shot
+RETRY_EVERY = 10  # frames between looks for the court in a shot where none was found yet
+RETRIES = 4  # looks per shot at most (a close-up costs this many detections)
 BALL_SIGMA_PX = 3.0  # pixel error of a bounce position (ball position and court fit together), at 1280 wide
 
 
@@ -44,6 +47,7 @@ class CourtWatch:
     courts: list[CourtFit | None] = field(default_factory=list)  # per shot
     starts: list[int] = field(default_factory=list)  # per shot, its first frame
     _key: np.ndarray | None = None
+    _tries: int = 0
 
     def watch(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         for frame in frames:
@@ -54,12 +58,22 @@ class CourtWatch:
         """One RGB frame (H, W, 3)."""
         thumb = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), (64, 36), interpolation=cv2.INTER_AREA)
         thumb = thumb.astype(np.float32)
+        frame_index = len(self.shot_of)
         if self._key is None or np.abs(thumb - self._key).mean() > CUT_LEVEL:
             self._key = thumb
-            self.starts.append(len(self.shot_of))
+            self.starts.append(frame_index)
             self.courts.append(detect_court(frame))
-            log.info("shot %d from frame %d: %s", len(self.courts) - 1, len(self.shot_of),
+            self._tries = 1
+            log.info("shot %d from frame %d: %s", len(self.courts) - 1, frame_index,
                      "court" if self.courts[-1] else "no court")
+        elif (self.courts[-1] is None and self._tries < RETRIES
+              and frame_index - self.starts[-1] >= RETRY_EVERY * self._tries):
+            # A player or the ball over a line can hide the court on the shot's first frame: look again a few
+            # times; a court found later holds for the whole shot (the picture has not moved since its start).
+            self._tries += 1
+            self.courts[-1] = detect_court(frame)
+            if self.courts[-1] is not None:
+                log.info("shot %d: court found on frame %d", len(self.courts) - 1, frame_index)
         self.shot_of.append(len(self.courts) - 1)
 
     def court(self, frame: int) -> CourtFit | None:
