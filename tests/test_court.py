@@ -130,3 +130,14 @@ def test_shots_courts_events_and_rally_files(tmp_path, rendered):
     assert (tmp_path / "rally.csv").read_text().splitlines()[2].startswith("1,bounce,")
     drawn = list(draw_minimap(frames, placed, watch))
     assert drawn[1].shape == image.shape and not np.array_equal(drawn[1], image)  # the mini-map is in the corner
+
+
+def test_a_shot_whose_first_frame_hides_the_court_is_looked_at_again(monkeypatch, rendered):
+    import tracking.rally as rally
+
+    image, _ = rendered
+    answers = iter([None, None, "court"])  # the first two looks miss (a player over the lines), the third finds it
+    monkeypatch.setattr(rally, "detect_court", lambda frame: next(answers))
+    watch = rally.CourtWatch()
+    list(watch.watch([image] * 25))
+    assert watch.starts == [0] and watch.courts == ["court"]  # frames 0, 10 and 20 looked at; one shot, its court
