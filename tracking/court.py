@@ -522,8 +522,8 @@ def _refine(white: np.ndarray, h: np.ndarray):
     k = 0.0
     for radius in (8.0, 5.0, 3.0, 3.0):
         points, index, in_view, hits = _ridge_points(white, h, radius, k=k)
-        if len(points) < 8:
-            return None
+        if len(points) < 8 or (radius == 8.0 and hits.sum() < 0.3 * in_view.sum()):
+            return None  # a wrong hypothesis: under 30 % of the lines' samples near a ridge even 8 px around
         try:
             h, k = _fit_with_lens(h, points, index, k, size, lens=radius < 8)
         except (ValueError, np.linalg.LinAlgError):
