@@ -55,6 +55,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "the networks run by onnxruntime (--weights: a folder written by python -m tracking.export, "
                         "then PyTorch is not even imported, or a bundle, exported once into the weights cache)")
     parser.add_argument("--no-video", action="store_true", help="skip the overlay video")
+    parser.add_argument("--no-court", action="store_true", help="skip the court (once per camera shot; rally.json, "
+                        "rally.csv and the overlay's mini-map)")
     parser.add_argument("--fps", type=float, help="frame rate of the overlay; default: the video's own "
                         f"(a frame folder: {FOLDER_FPS:g})")
     parser.add_argument("--live", type=int, metavar="LAG", help="streaming decoder with a fixed lag of LAG frames "
@@ -105,7 +107,7 @@ def main(argv=None) -> dict:
                            **({"ensemble": True} if args.ensemble else {}), runtime=args.runtime)
     out = args.out or next_run_dir(prefix="track")
     options = {"max_frames": args.max_frames, "live": args.live, "overlay": not args.no_video, "fps": args.fps,
-               "start": args.start, "end": args.end}
+               "start": args.start, "end": args.end, "court": not args.no_court}
     if videos:
         return archive_table(track_archive(tracker, videos, out, **options))
     summary = track_source(tracker, args.source, out, **options)

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import write_csv
+from data_prep.event_windows import EventWindows
 from data_prep.events import (
+    EVENT_NAMES,
     FEATURES,
     EventTrack,
     augment,
@@ -24,8 +25,9 @@ from evaluation.events import event_scores, match_counts, tolerance_frames
 from evaluation.predictions import Track, read_track, write_track
 from model.checkpoint import CheckpointError
 from model.events import EventNet, build_events
-from data_prep.event_windows import EventWindows
-from tracking.events import EventDetector, classical_events, main as events_cli, pick_events, rally_summary
+from tests.conftest import write_csv
+from tracking.events import EventDetector, classical_events, main as events_cli, pick_events
+from tracking.rally import place_events, write_rally
 
 EVENT_HEADER = ["frame", "visibility", "x-coordinate", "y-coordinate", "status"]
 
@@ -117,13 +119,16 @@ def test_classical_rule_finds_the_bounces_of_a_clean_rally():
     assert event_scores([(track.events, found)])["bounce_recall"] >= 0.5
 
 
-def test_rally_summary():
+def test_rally_files_without_a_court_list_the_events_in_pixels_at_the_sources_frame_numbers(tmp_path):
     track = rally(80)
-    summary = rally_summary(track.xy, track.present, track.events, 30.0)
-    assert summary["shots"] == int((track.events == 1).sum()) and summary["bounces"] == 2
+    names = [EVENT_NAMES[int(e)] for e in track.events]
+    write_rally(tmp_path, place_events(names, np.where(track.present[:, None], track.xy, -1.0), None), None, 30.0,
+                first=30)
+    summary = json.loads((tmp_path / "rally.json").read_text())
+    assert summary["summary"]["hits"] == int((track.events == 1).sum()) and summary["summary"]["bounces"] == 2
     first = summary["events"][0]
-    assert first["event"] == "hit" and first["frame"] == 0 and first["time_s"] == 0.0
-    json.dumps(summary)
+    assert first["kind"] == "hit" and first["frame"] == 30 and first["time_s"] == 1.0 and first["metres"] is None
+    assert summary["court"] is None and summary["camera_shots"] == []
 
 
 @pytest.fixture(scope="module")

@@ -165,19 +165,6 @@ def _bridge(xy: np.ndarray, present: np.ndarray, gap: int) -> tuple[np.ndarray, 
     return xy, present
 
 
-def rally_summary(xy: np.ndarray, present: np.ndarray, events: np.ndarray, fps: float, first: int = 0) -> dict:
-    """What happened, as a plain dict: shot and bounce counts and every event's frame, time and pixel position.
-
-    xy (n, 2) pixels, present (n,) bool, events (n,) 0 none / 1 hit / 2 bounce; ``first``: the source's frame number
-    of row 0 (a time range keeps the source's frame numbers and times).
-    """
-    listed = [{"frame": first + int(f), "time_s": round((first + f) / fps, 3), "event": EVENT_NAMES[int(events[f])],
-               "x": round(float(xy[f, 0]), 1) if present[f] else None,
-               "y": round(float(xy[f, 1]), 1) if present[f] else None} for f in np.flatnonzero(events > 0)]
-    return {"frames": int(len(events)), "fps": round(float(fps), 3), "shots": int((events == 1).sum()),
-            "bounces": int((events == 2).sum()), "events": listed}
-
-
 # ----------------------------------------------------------------------------------------------------- csv files
 
 

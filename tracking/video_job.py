@@ -24,8 +24,9 @@ from data_prep.video import iter_video_frames, stated_frame_count
 from evaluation.predictions import Track, write_track
 from evaluation.report import write_video
 from evaluation.visualize import draw_events, draw_track
+from tracking.events import EventDetector
 from tracking.output import frame_progress
-from tracking.events import EventDetector, rally_summary
+from tracking.rally import CourtWatch, draw_minimap, place_events, write_rally
 from tracking.tracker import Tracker
 
 log = logging.getLogger(__name__)
@@ -92,14 +93,16 @@ def track_live(tracker: Tracker, frames, lag: int, out: Path, total: int | None 
 def track_source(tracker: Tracker, source: Path, out: Path, *, max_frames: int | None = None, live: int | None = None,
                  overlay: bool = True, fps: float | None = None, start: float = 0.0, end: float | None = None,
                  watch: Callable[[Iterator[np.ndarray], str], Iterator[np.ndarray]] | None = None,
-                 events: bool = True) -> dict:
-    """Track a video or frame folder into ``out`` (track.csv, overlay.mp4, summary.json and, with ``events``,
-    rally.json: the hits and bounces of :mod:`tracking.events`); returns the summary.
+                 events: bool = True, court: bool = True) -> dict:
+    """Track a video or frame folder into ``out`` (track.csv, overlay.mp4, summary.json, and rally.json /
+    rally.csv: the hits and bounces of :mod:`tracking.events`, placed on the court); returns the summary.
 
     ``watch(frames, phase)`` may wrap each pass over the frames (phase ``track``, then ``overlay``), e.g. to
     sample memory along the way (``bench/long_video.py``). A terminal shows a progress bar for each pass.
     ``start`` / ``end``: the time range to track, in seconds of the video (a frame folder: at ``fps``, default 30);
-    track.csv keeps the video's frame numbers.
+    track.csv keeps the video's frame numbers. With ``court`` the court is found once per camera shot during the
+    tracking pass (:mod:`tracking.rally`): bounces get positions in metres and in / out calls, the overlay a
+    mini-map, and frames without a court view are listed (still tracked).
     """
     watch = watch or (lambda frames, phase: frames)
     out.mkdir(parents=True, exist_ok=True)
@@ -108,6 +111,8 @@ def track_source(tracker: Tracker, source: Path, out: Path, *, max_frames: int |
     total = frame_total(source, max_frames, first)
     size: list[tuple[int, int]] = []  # the frames' (width, height), seen as they pass
     frames = _note_size(watch(open_frames(source, max_frames, first), "track"), size)
+    courts = CourtWatch() if court else None
+    frames = courts.watch(frames) if courts else frames
     confidence = None
     if live is not None:
         track = track_live(tracker, frames, live, out, total)
@@ -118,19 +123,20 @@ def track_source(tracker: Tracker, source: Path, out: Path, *, max_frames: int |
     fps = fps or video_fps(source)
     found = detect_events(track, size[0] if size else (1280, 720), fps) if events else None
     write_track(out / "track.csv", track, track_columns(track, fps, confidence, found, first), first)
-    if found is not None:
-        rally = rally_summary(track.xy, track.codes > 0, found, fps, first)
-        (out / "rally.json").write_text(json.dumps(rally, indent=1))
+    placed = place_events([EVENT_NAMES[int(e)] for e in found] if found is not None else [], track.xy, courts)
+    write_rally(out, placed, courts, fps, first)
     if overlay:  # a second pass over the frames tracked (a video cut short ends at the same frame)
         frames = frame_progress(watch(open_frames(source, len(track), first), "overlay"), len(track), "overlay video")
         drawn = draw_track(frames, track)
         drawn = draw_events(drawn, track.xy, found, fps) if found is not None else drawn
-        write_video(out / "overlay.mp4", drawn, fps=fps)
+        write_video(out / "overlay.mp4", draw_minimap(drawn, placed, courts) if courts else drawn, fps=fps)
     summary = {"source": str(source), "frames": len(track), "frames_with_ball": int((track.codes > 0).sum()),
                "video_fps": round(fps, 3), "seconds": round(seconds, 2), "fps": round(len(track) / seconds, 1),
                "out": str(out), **({"start_frame": first} if first else {})}
     if found is not None:
         summary.update(hits=int((found == 1).sum()), bounces=int((found == 2).sum()))
+    if courts:
+        summary["frames_without_court"] = int((~courts.has_court()).sum())
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     return summary
 
@@ -213,4 +219,4 @@ def track_archive(tracker: Tracker, sources: list[Path], out: Path, **options) -
 
 
 def _options_key(options: dict) -> dict:
-    return {k: options.get(k) for k in ("max_frames", "live", "start", "end")}
+    return {k: options.get(k) for k in ("max_frames", "live", "start", "end", "court")}
