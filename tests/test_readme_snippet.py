@@ -25,10 +25,11 @@ def test_readme_snippet_is_docs_readme_snippet():
     assert readme_snippet() == (ROOT / "docs" / "readme_snippet.py").read_text()
 
 
-def test_readme_snippet_runs_as_pasted():
+def test_readme_snippet_runs_as_pasted(tmp_path):
+    """Run where a user would paste it, a folder of their own: its runs/ goes there, not into the project's."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    done = subprocess.run([sys.executable, "-c", readme_snippet()], check=False, cwd=ROOT, env=env,
+    done = subprocess.run([sys.executable, "-c", readme_snippet()], check=False, cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "SiBaTrAcc on game 1:" in done.stdout
-    assert (ROOT / "runs" / "assignment" / "readme" / "report.json").is_file()
+    assert (tmp_path / "runs" / "assignment" / "readme" / "report.json").is_file()
