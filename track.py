@@ -9,9 +9,9 @@
 
 Writes ``track.csv`` (``frame,code,x,y`` in the video's own pixels; x = y = -1 when no ball; one row per decoded
 frame, so row i is frame i at the video's own frame rate; then ``time_s``, ``confidence`` and ``event``: hit, bounce
-or blank), ``rally.json`` (the shots and bounces) and an overlay video at the input's frame rate (``--fps``
-for a frame folder, default 30) with the ball, its recent track and the events. Frames are streamed: memory stays flat however
-long the video is (``bench/long_video.py``). Any resolution works: frames are tracked at 1280 px wide and positions
+or blank), ``rally.json`` / ``rally.csv`` (the shots and bounces, on the court) and an overlay video at the input's
+frame rate (``--fps`` for a frame folder, default 30) with the ball, its recent track, the events and a mini-map.
+Frames are streamed: memory stays flat however long the video is (``bench/long_video.py``). Any resolution works: frames are tracked at 1280 px wide and positions
 mapped back (mp4 encoders round odd sizes down, so the overlay of an odd-sized input may be a pixel smaller).
 On a terminal a progress bar shows frames/s and the time left; a summary line ends the run.
 
@@ -82,6 +82,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         raise ArgumentError(f"{args.source}: no such video file or frame folder")
     if args.source.is_file() and args.source.stat().st_size == 0:
         raise ArgumentError(f"{args.source}: the file is empty")
+    if args.label_studio and (args.start or args.end is not None):
+        raise ArgumentError("--label-studio: the whole video only (its tasks play the video from its start)")
     if args.label_studio and args.source.is_dir():
         raise ArgumentError("--label-studio: needs a video file: Label Studio's video tasks play the video itself")
     exported = args.runtime == "onnx" and args.weights and Path(args.weights).is_dir()

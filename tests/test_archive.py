@@ -44,6 +44,8 @@ def test_a_folder_of_videos_one_folder_each_a_bad_file_reported_and_done_ones_sk
     assert lines["match_a.mp4"].endswith("done before") and lines["match_c.mp4"].endswith("done before")
     assert "error" in lines["match_b.mp4"]
     assert (tmp_path / "out" / "match_a" / "track.csv").stat().st_mtime_ns == stamp
+    assert track.cli(args[:-1]) == 2  # now with overlays: not "done before", every good video tracked again
+    assert all((tmp_path / "out" / name / "overlay.mp4").is_file() for name in ("match_a", "match_c"))
 
 
 def test_several_sources_on_the_command_line(tiny_runs, ball_data, tmp_path, capsys):
@@ -69,6 +71,10 @@ def test_a_time_range_keeps_the_videos_frame_numbers(tiny_runs, ball_data, tmp_p
     rows = np.loadtxt(tmp_path / "out" / "track.csv", delimiter=",", skiprows=1, ndmin=2, usecols=(0, 4))
     assert rows[:, 0].tolist() == [3, 4, 5, 6, 7, 8]
     np.testing.assert_allclose(rows[:, 1], rows[:, 0] / 10, atol=1e-3)  # time_s is the video's own time
+    slow = track.main([str(video), "--start", "0.3", "--end", "0.9", "--out", str(tmp_path / "slow"), "--fps", "5",
+                       "--weights", str(tiny_runs["bundle"])])  # --fps: the overlay's rate, not the video's
+    assert slow["video_fps"] == 10.0 and slow["start_frame"] == 3
+    assert (tmp_path / "slow" / "track.csv").read_text() == (tmp_path / "out" / "track.csv").read_text()
     assert int(cv2.VideoCapture(str(tmp_path / "out" / "overlay.mp4")).get(cv2.CAP_PROP_FRAME_COUNT)) == 6
     whole = track.main([str(video), "--out", str(tmp_path / "whole"), "--weights", str(tiny_runs["bundle"]),
                         "--no-video", "--start", "0.5"])  # to the end; a frame folder counts at --fps

@@ -193,6 +193,7 @@ def test_the_command_line_prints_no_traceback(tiny_runs, tmp_path):
     (["{dir}", "--fps", "-5"], "--fps: must be above 0"),
     (["{dir}", "--weights", "no/such/tracker.pt"], "no/such/tracker.pt: no such weights file"),
     (["{dir}/overlay.mp4", "--out", "{dir}"], "overlay.mp4: --out would write over the video being tracked"),
+    (["{dir}/overlay.mp4", "--start", "2", "--label-studio", "{dir}/ls"], "--label-studio: the whole video only"),
 ])
 def test_bad_arguments_fail_before_the_libraries_load(args, message, tmp_path):
     """In a fresh interpreter: the error comes without torch, OpenCV or the tracker imported."""

@@ -27,6 +27,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from data_prep.atomic import atomic_path, write_text_atomic
 from data_prep.court import LENGTH, LINES, WIDTH, call_bounce, to_court
 from tracking.court import CourtFit, detect_court
 
@@ -139,12 +140,12 @@ def write_rally(out: Path, placed: list[Placed], watch: CourtWatch | None, fps: 
                "call": p.call or None, "margin_m": p.margin, "sigma_m": p.sigma} for p in placed]
     summary = {"bounces": sum(p.kind == "bounce" for p in placed), "hits": sum(p.kind == "hit" for p in placed),
                "calls": {k: sum(p.call == k for p in placed) for k in ("in", "out", "close")}}
-    (out / "rally.json").write_text(json.dumps({"court": "metres: x 0-10.97 from the left doubles sideline, y 0-23.77 "
-                                                "from the far baseline; calls against the singles court"
-                                                if watch is not None else None, "fps": round(float(fps), 3),
-                                                "summary": summary, "camera_shots": shots,
-                                                "frames_without_court": no_court, "events": events}, indent=1))
-    with open(out / "rally.csv", "w", newline="") as f:
+    court = ("metres: x 0-10.97 from the left doubles sideline, y 0-23.77 from the far baseline; calls against the "
+             "singles court") if watch is not None else None
+    rally = {"court": court, "fps": round(float(fps), 3), "summary": summary, "camera_shots": shots,
+             "frames_without_court": no_court, "events": events}
+    write_text_atomic(out / "rally.json", json.dumps(rally, indent=1))
+    with atomic_path(out / "rally.csv") as tmp, open(tmp, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["frame", "event", "x_px", "y_px", "x_m", "y_m", "call", "margin_m", "sigma_m"])
         for p in placed:

@@ -17,6 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from data_prep.atomic import write_text_atomic
 from data_prep.clips import IMAGE_SUFFIXES, DataError, frame_paths, read_frame
 from data_prep.events import EVENT_NAMES, EventTrack
 from data_prep.importers import VIDEO_SUFFIXES
@@ -76,13 +77,14 @@ def video_fps(source: Path) -> float:
     return FOLDER_FPS
 
 
-def track_live(tracker: Tracker, frames, lag: int, out: Path, total: int | None = None) -> Track:
-    """Decide frames with a fixed lag, appending each row to ``track.csv.part`` as soon as it is final."""
+def track_live(tracker: Tracker, frames, lag: int, out: Path, total: int | None = None, first: int = 0) -> Track:
+    """Decide frames with a fixed lag, appending each row to ``track.csv.part`` as soon as it is final (``first``:
+    the source's frame number of the first frame)."""
     codes, positions = [], []
     with open(out / "track.csv.part", "w") as rows:
         rows.write("frame,code,x,y\n")
         for frame, code, xy in tracker.track_live(frames, lag, total=total):
-            rows.write(f"{frame},{code},{xy[0]:.2f},{xy[1]:.2f}\n")
+            rows.write(f"{first + frame},{code},{xy[0]:.2f},{xy[1]:.2f}\n")
             rows.flush()
             codes.append(code)
             positions.append(xy)
@@ -107,7 +109,8 @@ def track_source(tracker: Tracker, source: Path, out: Path, *, max_frames: int |
     watch = watch or (lambda frames, phase: frames)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    first, max_frames = frame_range(source, start, end, max_frames, fps)
+    rate = (fps or FOLDER_FPS) if source.is_dir() else video_fps(source)  # the source's own: times, events
+    first, max_frames = frame_range(rate, start, end, max_frames)
     total = frame_total(source, max_frames, first)
     size: list[tuple[int, int]] = []  # the frames' (width, height), seen as they pass
     frames = _note_size(watch(open_frames(source, max_frames, first), "track"), size)
@@ -115,29 +118,29 @@ def track_source(tracker: Tracker, source: Path, out: Path, *, max_frames: int |
     frames = courts.watch(frames) if courts else frames
     confidence = None
     if live is not None:
-        track = track_live(tracker, frames, live, out, total)
+        track = track_live(tracker, frames, live, out, total, first)
     else:
         output = tracker.track_frames(frames, total=total, desc=f"tracking {source.name}")
         track, confidence = output.track, output.confidence
     seconds = time.perf_counter() - started
-    fps = fps or video_fps(source)
-    found = detect_events(track, size[0] if size else (1280, 720), fps) if events else None
-    write_track(out / "track.csv", track, track_columns(track, fps, confidence, found, first), first)
+    found = detect_events(track, size[0] if size else (1280, 720), rate) if events else None
+    write_track(out / "track.csv", track, track_columns(track, rate, confidence, found, first), first)
     placed = place_events([EVENT_NAMES[int(e)] for e in found] if found is not None else [], track.xy, courts)
-    write_rally(out, placed, courts, fps, first)
+    write_rally(out, placed, courts, rate, first)
+    fps = fps or rate  # the overlay's: --fps may slow a video down or speed it up
     if overlay:  # a second pass over the frames tracked (a video cut short ends at the same frame)
         frames = frame_progress(watch(open_frames(source, len(track), first), "overlay"), len(track), "overlay video")
         drawn = draw_track(frames, track)
-        drawn = draw_events(drawn, track.xy, found, fps) if found is not None else drawn
+        drawn = draw_events(drawn, track.xy, found, fps) if found is not None else drawn  # a second of playback
         write_video(out / "overlay.mp4", draw_minimap(drawn, placed, courts) if courts else drawn, fps=fps)
     summary = {"source": str(source), "frames": len(track), "frames_with_ball": int((track.codes > 0).sum()),
-               "video_fps": round(fps, 3), "seconds": round(seconds, 2), "fps": round(len(track) / seconds, 1),
+               "video_fps": round(rate, 3), "seconds": round(seconds, 2), "fps": round(len(track) / seconds, 1),
                "out": str(out), **({"start_frame": first} if first else {})}
     if found is not None:
         summary.update(hits=int((found == 1).sum()), bounces=int((found == 2).sum()))
     if courts:
         summary["frames_without_court"] = int((~courts.has_court()).sum())
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    write_text_atomic(out / "summary.json", json.dumps(summary, indent=1))
     return summary
 
 
@@ -166,12 +169,10 @@ def track_columns(track: Track, fps: float, confidence: np.ndarray | None, event
             "event": [EVENT_NAMES[int(e)] for e in events] if events is not None else [""] * n}
 
 
-def frame_range(source: Path, start: float, end: float | None, max_frames: int | None, fps: float | None = None
-                ) -> tuple[int, int | None]:
-    """(first frame, most frames) of the ``start`` .. ``end`` seconds of ``source`` (a frame folder at ``fps``)."""
+def frame_range(rate: float, start: float, end: float | None, max_frames: int | None) -> tuple[int, int | None]:
+    """(first frame, most frames) of the ``start`` .. ``end`` seconds of a source of ``rate`` frames a second."""
     if not start and end is None:
         return 0, max_frames
-    rate = (fps or FOLDER_FPS) if source.is_dir() else video_fps(source)
     first = int(round(start * rate))
     if end is not None:
         count = max(int(round(end * rate)) - first, 1)
@@ -204,13 +205,16 @@ def track_archive(tracker: Tracker, sources: list[Path], out: Path, **options) -
         wanted = {"source": str(source), "options": _options_key(options)}
         done = folder / "summary.json"
         if done.is_file():
-            summary = json.loads(done.read_text())
+            try:
+                summary = json.loads(done.read_text())
+            except (OSError, ValueError):  # unreadable: tracked again
+                summary = {}
             if {k: summary.get(k) for k in wanted} == wanted:
                 rows.append({**summary, "status": "done before"})
                 continue
         try:
             summary = {**track_source(tracker, source, folder, **options), **wanted}
-            done.write_text(json.dumps(summary, indent=1))  # with the options it was tracked with
+            write_text_atomic(done, json.dumps(summary, indent=1))  # with the options it was tracked with
             rows.append({**summary, "status": "tracked"})
         except (DataError, OSError) as error:
             log.error("%s", error)
@@ -219,4 +223,4 @@ def track_archive(tracker: Tracker, sources: list[Path], out: Path, **options) -
 
 
 def _options_key(options: dict) -> dict:
-    return {k: options.get(k) for k in ("max_frames", "live", "start", "end", "court")}
+    return {k: options.get(k) for k in ("max_frames", "live", "start", "end", "court", "overlay", "fps")}
