@@ -87,6 +87,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.label_studio and args.source.is_dir():
         raise ArgumentError("--label-studio: needs a video file: Label Studio's video tasks play the video itself")
     exported = args.runtime == "onnx" and args.weights and Path(args.weights).is_dir()
+    if exported and args.sha256:
+        raise ArgumentError("--sha256: checks a weights file; an exported folder is checked at export time")
     check_weights_and_out(None if exported else args.weights, args.out)
     if args.out is not None and args.source.is_file() and args.source.name in TRACK_OUTPUTS \
             and args.source.resolve().parent == args.out.resolve():

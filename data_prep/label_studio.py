@@ -88,6 +88,7 @@ from data_prep.clips import (
     read_csv_rows,
     write_labels,
 )
+from data_prep.events import EVENT_NAMES
 from data_prep.importers import (
     _atomic_clip,
     _check_free,
@@ -106,7 +107,7 @@ TOLERANCE_PX = 0.25  # a keyframe is added where linear interpolation would miss
 MODEL_VERSION = "tracker"
 VIDEO_NAMES = ("video", "box", "visibility")  # Video / VideoRectangle / Labels names in the exported config
 EVENTS_NAME = "events"  # the TimelineLabels of hits and bounces: one-frame ranges, read back into labels.csv's q
-EVENT_CODES = {"hit": 1, "bounce": 2}
+EVENT_CODES = {name: code for code, name in enumerate(EVENT_NAMES) if name}  # hit 1, bounce 2
 IMAGE_NAMES = ("image", "ball")  # Image / KeyPointLabels names
 _UPLOAD_PREFIX = re.compile(r"[0-9a-f]{8}-(.+)")  # Label Studio prefixes uploaded file names with 8 hex digits
 

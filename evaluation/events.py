@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-KINDS = {1: "hit", 2: "bounce"}
+from data_prep.events import EVENT_NAMES
+
+KINDS = {code: name for code, name in enumerate(EVENT_NAMES) if name}  # 1 hit, 2 bounce
 TOLERANCE_AT_30 = 2  # frames at 30 fps
 
 

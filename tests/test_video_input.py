@@ -194,6 +194,7 @@ def test_the_command_line_prints_no_traceback(tiny_runs, tmp_path):
     (["{dir}", "--weights", "no/such/tracker.pt"], "no/such/tracker.pt: no such weights file"),
     (["{dir}/overlay.mp4", "--out", "{dir}"], "overlay.mp4: --out would write over the video being tracked"),
     (["{dir}/overlay.mp4", "--start", "2", "--label-studio", "{dir}/ls"], "--label-studio: the whole video only"),
+    (["{dir}", "--weights", "{dir}", "--sha256", "0" * 64], "--sha256: checks a weights file"),
 ])
 def test_bad_arguments_fail_before_the_libraries_load(args, message, tmp_path):
     """In a fresh interpreter: the error comes without torch, OpenCV or the tracker imported."""
