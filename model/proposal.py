@@ -31,7 +31,6 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
-from model import peaks
 from model.peaks import STRIDE, cells_to_pixels, pixels_to_cells  # noqa: F401 (their home before)
 
 
@@ -45,7 +44,7 @@ class ProposalNetArgs:
     offset_reach: int = 0  # cells around the ball whose offset points at it; 0 = its own cell only (older weights)
     signed_diffs: bool = False  # keep the sign of the frame differences (False = |difference|, older weights)
     # Candidates: no two within this many cells, after their sub-cell offsets (0 = CenterNet's 3x3 max-pool on the
-    # cell grid, which the older weights' refiners and decoders were fitted to); see :func:`extract_candidates`.
+    # cell grid, which the older weights' refiners and decoders were fitted to); see :func:`model.peaks.extract_candidates`.
     peak_radius: float = 0.0
 
 
@@ -120,15 +119,6 @@ def build_proposal(args: ProposalNetArgs | dict) -> ProposalNet:
         kept = {name: value for name, value in args.items() if name != "backbone"}
         args = ProposalNetArgs(**{**kept, "widths": tuple(args["widths"])})
     return ProposalNet(**asdict(args))
-
-
-def extract_candidates(logits: torch.Tensor, offset: torch.Tensor, k: int, radius: float = 1.0, pool: int = 64
-                       ) -> tuple[torch.Tensor, torch.Tensor]:
-    """:func:`model.peaks.extract_candidates` on tensors: logits (n, h, w), offset (n, 2, h, w) -> xy (n, k, 2) in
-    input pixels, score (n, k) (on the CPU)."""
-    xy, score = peaks.extract_candidates(logits.detach().float().cpu().numpy(), offset.detach().float().cpu().numpy(),
-                                         k, radius, pool)
-    return torch.from_numpy(xy), torch.from_numpy(score)
 
 
 class ProposalLoss(nn.Module):

@@ -18,9 +18,15 @@ from model.proposal import (
     ProposalNetArgs,
     build_proposal,
     cells_to_pixels,
-    extract_candidates,
 )
+from model import peaks
 from tracking.weights import load_proposal
+
+
+def extract_candidates(logits: torch.Tensor, offset: torch.Tensor, k: int, radius: float = 1.0):
+    """:func:`model.peaks.extract_candidates` on tensors, as these tests build them."""
+    xy, score = peaks.extract_candidates(logits.numpy(), offset.numpy(), k, radius)
+    return torch.from_numpy(xy), torch.from_numpy(score)
 
 
 def test_shapes_and_finite():
