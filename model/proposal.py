@@ -44,7 +44,8 @@ class ProposalNetArgs:
     offset_reach: int = 0  # cells around the ball whose offset points at it; 0 = its own cell only (older weights)
     signed_diffs: bool = False  # keep the sign of the frame differences (False = |difference|, older weights)
     # Candidates: no two within this many cells, after their sub-cell offsets (0 = CenterNet's 3x3 max-pool on the
-    # cell grid, which the older weights' refiners and decoders were fitted to); see :func:`model.peaks.extract_candidates`.
+    # cell grid, which the older weights' refiners and decoders were fitted to);
+    # see :func:`model.peaks.extract_candidates`.
     peak_radius: float = 0.0
 
 
