@@ -61,10 +61,10 @@ def export(weights: str | Path | None, out: Path) -> dict:
     return manifest
 
 
-def cached_export(weights: str | Path | None = None, sha256: str | None = None) -> Path:
-    """The exported folder of a tracker bundle, exported once into the weights cache (keyed by the bundle's
-    sha256), so ``Tracker.load(bundle.pt, runtime="onnx")`` pays the export (a few seconds) only the first time."""
-    path = resolve_weights(weights, sha256)
+def cached_export(path: Path) -> Path:
+    """The exported folder of the tracker bundle at ``path`` (a local file, already resolved and checked by
+    :func:`tracking.weights.resolve_weights`), exported once into the weights cache (keyed by the bundle's sha256),
+    so ``Tracker.load(bundle.pt, runtime="onnx")`` pays the export (a few seconds) only the first time."""
     folder = CACHE_DIR / "onnx" / sha256_of(path)[:16]
     if not (folder / MANIFEST).is_file():
         folder.parent.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ may be a pixel smaller).
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -151,9 +152,15 @@ def _note_size(frames: Iterator[np.ndarray], size: list) -> Iterator[np.ndarray]
         yield frame
 
 
+@functools.cache
+def _shipped_events() -> EventDetector | None:
+    """The shipped event detector, loaded (and its weights checked) once per process: an archive tracks many videos."""
+    return EventDetector.shipped()
+
+
 def detect_events(track: Track, size: tuple[int, int], fps: float) -> np.ndarray | None:
     """(n,) hits (1) and bounces (2) on the track by the shipped detector; None (warned) without its weights."""
-    detector = EventDetector.shipped()
+    detector = _shipped_events()
     if detector is None:
         return None
     return detector.detect(EventTrack("track", 0, track.xy, track.codes > 0, np.full(len(track), -1), size, fps))
