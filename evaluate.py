@@ -11,32 +11,36 @@ Prints one line per clip (a progress bar while a clip is tracked, on a terminal)
 folder is replaced, and a folder another evaluation is writing is refused). Like a training run it also writes
 ``config.json``, ``summary.json`` and ``media/`` (per-clip and per-frame tables, a short overlay video of the first
 clip) and logs them to W&B (``--wandb``, offline by default), so ``python report.py runs/exp_N`` can review it. The
-work is done by ``engine/evaluate.py``. Arguments are checked before the libraries load; bad data, weights or
+work is done by ``cli/evaluate.py``. Arguments are checked before the libraries load; bad data, weights or
 arguments print ``error: <file or flag>: <message>`` and exit with status 2.
 """
 import sys
 
-from engine.cli_args import ArgumentError, parse_args
+from cli.args import ArgumentError, EvaluationOptions, parse_args
 
 
 def main(argv=None) -> float:
     """Score and write the run folder (see above); returns SiBaTrAcc."""
-    from engine.evaluate import main as evaluate
+    return evaluate(parse_args(argv, __doc__))
 
-    return evaluate(argv, __doc__)
+
+def evaluate(args: EvaluationOptions) -> float:
+    from cli.evaluate import evaluate
+
+    return evaluate(args)
 
 
 def cli(argv=None) -> int:
     """The command line: bad data or weights print ``error: <file>: <message>`` (no traceback), exit status 2."""
     try:
-        parse_args(argv, __doc__)  # before the imports below: a bad argument fails at once
+        args = parse_args(argv, __doc__)  # before the imports below: a bad argument fails at once
         from data_prep.atomic import os_error_line
         from data_prep.clips import DataError
         from engine.runs import RunFolderBusy
         from model.checkpoint import CheckpointError
 
         try:
-            main(argv)
+            evaluate(args)
         except (DataError, CheckpointError, RunFolderBusy) as error:
             print(f"error: {error}", file=sys.stderr)
             return 2

@@ -6,7 +6,7 @@
 #   bash run.sh python evaluate.py ...   any command inside the environment
 # Works from any folder: the environment and PYTHONPATH come from the project (this script's folder), the command
 # runs in the caller's folder so relative paths the user types (a video, --data, --out) mean what they expect, and a
-# project script (track.py, evaluate.py, ...) or module (-m engine.demo) is found when the folder has no such file.
+# project script (track.py, evaluate.py, ...) or module (-m cli.demo) is found when the folder has no such file.
 set -euo pipefail
 project=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 venv="$project/.venv"
@@ -41,7 +41,7 @@ case "${1:-}" in
   demo)
     shift
     cd "$project"  # the demo's data, runs and videos go to the project's data/ and runs/
-    exec "$venv/bin/python" -m engine.demo "$@"
+    exec "$venv/bin/python" -m cli.demo "$@"
     ;;
   test)
     shift

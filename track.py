@@ -32,9 +32,9 @@ import logging
 import sys
 from pathlib import Path
 
-from engine.cli_args import ArgumentError, check_weights_and_out
+from cli.args import ArgumentError, check_weights_and_out
+from data_prep.paths import FOLDER_FPS
 
-FOLDER_FPS = 30.0  # a frame folder carries no frame rate (tracking.video_job.FOLDER_FPS)
 TRACK_OUTPUTS = ("track.csv", "track.csv.part", "overlay.mp4", "summary.json")  # what --out receives
 
 
@@ -97,7 +97,11 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> dict:
-    args = parse_args(argv)
+    return track(parse_args(argv))
+
+
+def track(args: argparse.Namespace) -> dict:
+    """Track what the parsed arguments name; returns the summary (of an archive: its table)."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     from data_prep.label_studio import export_track
     from engine.runs import next_run_dir
@@ -159,7 +163,7 @@ def _run(argv) -> int:
 
         errors += (CheckpointError,)
     try:
-        summary = main(argv)
+        summary = track(args)
     except errors as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

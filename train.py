@@ -7,7 +7,7 @@
     python train.py --stage all --data ROOT --games 1 2 3 --val-games 4 --test-games 5   # both stages, bundle, report
     torchrun --standalone --nproc_per_node=2 train.py --stage proposal   # N processes, same global batch
 
-The loop itself is ``engine/train.py``: config -> seed -> data -> model -> optimiser -> resume -> train, validate and
+The flags are parsed in ``cli/train.py``; the loop itself is ``engine/train.py``: config -> seed -> data -> model -> optimiser -> resume -> train, validate and
 checkpoint each epoch.
 
 Bad input stops with ``error: <file or flag>: <message>`` and exit status 2: unreadable or missing data, a missing
@@ -17,12 +17,13 @@ is a bug and shows its traceback.
 """
 import sys
 
+from cli import recipe
+from cli.train import main
 from data_prep.atomic import os_error_line
 from data_prep.clips import DataError
-from engine import recipe
 from engine.loop import NonFiniteLoss
 from engine.runs import Interrupted, RunFolderBusy
-from engine.train import ConfigError, main
+from engine.train import ConfigError
 from model.checkpoint import CheckpointError
 
 

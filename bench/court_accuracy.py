@@ -28,7 +28,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from data_prep.court import KEYPOINT_NAMES, KEYPOINT_XY, court_to_world  # noqa: E402
 from data_prep.synth.render import ClipRenderer  # noqa: E402
-from tracking.court import detect_court, read_source  # noqa: E402
+from data_prep.video import read_still  # noqa: E402
+from tracking.court import detect_court  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent / ".." / "shared" / "data"
@@ -70,7 +71,7 @@ def real(times: list[float]) -> dict | None:
         path = DATA / ref["video"]
         if not path.exists():
             continue
-        rgb = read_source(path, ref["frame"])
+        rgb = read_still(path, ref["frame"])
         fit = timed(rgb, times)
         per_frame.append(errors(fit, ref["keypoints"], rgb.shape[1]))
         names.append(f"{Path(ref['video']).stem}:{ref['frame']}")
@@ -126,7 +127,7 @@ def views(times: list[float]) -> dict | None:
 def _frames(path: Path, wanted: list[tuple[int, str]]):
     """(frame, label, RGB) for the wanted frames of a video (decoded once, in order) or of an image."""
     if path.suffix.lower() in (".jpg", ".png"):
-        yield wanted[0][0], wanted[0][1], read_source(path)
+        yield wanted[0][0], wanted[0][1], read_still(path)
         return
     labels = dict(wanted)
     capture = cv2.VideoCapture(str(path))

@@ -19,12 +19,11 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from data_prep.video import iter_video_frames  # noqa: E402
+from data_prep.video import iter_video_frames, video_fps  # noqa: E402
 from evaluation.predictions import Track  # noqa: E402
 from evaluation.report import write_video  # noqa: E402
 from evaluation.visualize import draw_track  # noqa: E402
 from tracking.rally import CourtWatch, draw_minimap, events_from_status, place_events, write_rally  # noqa: E402
-from tracking.video_job import video_fps  # noqa: E402
 
 
 def read_labels(path: Path) -> tuple[Track, list[str]]:

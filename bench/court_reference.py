@@ -32,7 +32,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from data_prep.court import KEYPOINT_NAMES, KEYPOINTS, LINES, fit_homography  # noqa: E402
-from tracking.court import _ridge_points, _whiteness, detect_court, read_source  # noqa: E402
+from data_prep.video import read_still  # noqa: E402
+from tracking.court import _ridge_points, _whiteness, detect_court  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 # (video relative to ../shared/data, frame, rough keypoints {name: [x, y]} in the frame's pixels or None)
@@ -176,7 +177,7 @@ def main(argv=None) -> int:
         if not path.exists():
             print(f"skip {video}: absent")
             continue
-        rgb = read_source(path, frame)
+        rgb = read_still(path, frame)
         points, lines = reference(rgb, init) or ({}, {})
         if len(points) < 4:
             print(f"{video} {frame}: no reference ({len(points or {})} keypoints)")

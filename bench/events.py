@@ -29,10 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from cli.train import main as train_main  # noqa: E402
 from data_prep.clips import discover_clips  # noqa: E402
 from data_prep.events import EventTrack, clip_event_track  # noqa: E402
 from engine.events_stage import load_tracks, validation_tracks  # noqa: E402
-from engine.train import main as train_main  # noqa: E402
 from evaluation.events import event_scores  # noqa: E402
 from evaluation.predictions import read_track, write_track  # noqa: E402
 from tracking.events import EventDetector, classical_events  # noqa: E402

@@ -61,7 +61,6 @@ balls in one frame, a missing video or image, an unknown label, a region of a ty
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import logging
@@ -75,7 +74,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from data_prep.atomic import write_text_atomic
@@ -97,7 +95,7 @@ from data_prep.importers import (
     _place_frame,
     _write_jpeg,
 )
-from data_prep.video import count_video_frames, iter_video_frames
+from data_prep.video import count_video_frames, iter_video_frames, video_fps
 
 log = logging.getLogger(__name__)
 
@@ -708,17 +706,6 @@ def read_track_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return codes, xy
 
 
-def video_fps(video: Path) -> float:
-    """The frame rate the container states; 30 when it states none (with a warning)."""
-    capture = cv2.VideoCapture(str(video))
-    fps = capture.get(cv2.CAP_PROP_FPS)
-    capture.release()
-    if fps and 1 <= fps <= 1000:
-        return float(fps)
-    log.warning("%s states no usable frame rate (%s); using 30", video, fps)
-    return 30.0
-
-
 def export_dataset(root: Path, out_dir: Path, *, predictions: Path | None = None,
                    labels: Mapping[str, int] = DEFAULT_LABELS, document_root: Path | None = None) -> Path:
     """Write image tasks (one per frame of every clip under ``root``) with pre-annotations, and the config.
@@ -758,77 +745,7 @@ def export_dataset(root: Path, out_dir: Path, *, predictions: Path | None = None
     return _write_project(out_dir, tasks, image_config(labels))
 
 
-# ---------------------------------------------------------------------------------------------------- command line
+if __name__ == "__main__":  # the command line is cli/label_studio.py
+    from cli.label_studio import main
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m data_prep.label_studio", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    label_help = "visibility label names and codes, NAME=CODE,... (default ball=1,ball_hard=2,ball_occluded=3)"
-
-    imp = commands.add_parser("import", help="a Label Studio JSON export -> clips in the assignment layout")
-    imp.add_argument("export", type=Path, help="the export (Export -> JSON in Label Studio)")
-    imp.add_argument("--out", type=Path, required=True, help="output root: clips go to OUT/gameG/clipC")
-    imp.add_argument("--media-root", type=Path, default=None,
-                     help="where the tasks' media are: the local-files document root, Label Studio's data dir or "
-                          "a folder holding the original files")
-    imp.add_argument("--game", type=int, default=1, help="game for tasks whose media names no gameG/clipC")
-    imp.add_argument("--labels", type=parse_label_map, default=DEFAULT_LABELS, help=label_help)
-    imp.add_argument("--copy", action="store_true", help="copy image frames instead of hard-linking them")
-    imp.add_argument("--overwrite", action="store_true", help="replace clips that already exist")
-
-    exp = commands.add_parser("export", help="track.csv + its video -> a video task; or a data set -> image "
-                                             "tasks, one a frame")
-    exp.add_argument("src", type=Path, help="track.py's track.csv (frame,code,x,y), or a data root in the "
-                                            "assignment layout (the local-files document root)")
-    exp.add_argument("video", type=Path, nargs="?", default=None, help="the video that was tracked (with a track)")
-    exp.add_argument("--out", type=Path, required=True, help="folder for tasks.json and config.xml (and the video)")
-    exp.add_argument("--labels", type=parse_label_map, default=DEFAULT_LABELS, help=label_help)
-    group = exp.add_argument_group("a track")
-    group.add_argument("--fps", type=float, default=None, help="frame rate (default: the video's own)")
-    group.add_argument("--box-px", type=float, default=BOX_PX, help=f"box side in pixels (default {BOX_PX:g})")
-    group.add_argument("--tolerance-px", type=float, default=TOLERANCE_PX,
-                       help="keyframes where interpolation would miss the track by more (0: every frame; default "
-                            f"{TOLERANCE_PX:g})")
-    group.add_argument("--url", default=None, help="the video's URL for Label Studio (default: a local-files URL of "
-                                                   "the copy in OUT)")
-    exp.add_argument("--document-root", type=Path, default=None,
-                     help="Label Studio's LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT the URLs are relative to (default: "
-                          "the parent of OUT for a track, of ROOT for a data set)")
-    group = exp.add_argument_group("a data set")
-    group.add_argument("--predictions", type=Path, default=None,
-                       help="folder of game{G}_clip{C}.csv to pre-annotate with (default: the clips' labels)")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    try:
-        if args.command == "import":
-            paths = import_export(args.export, args.out, media_root=args.media_root, labels=args.labels,
-                                  game=args.game, link=not args.copy, overwrite=args.overwrite)
-        elif args.src.is_dir():
-            if args.video is not None:
-                raise ValueError("export of a data set takes no VIDEO")
-            paths = [export_dataset(args.src, args.out, predictions=args.predictions, labels=args.labels,
-                                    document_root=args.document_root)]
-        elif args.video is None:
-            raise ValueError("export of a track needs the tracked VIDEO after TRACK_CSV")
-        else:
-            paths = [export_track(args.src, args.video, args.out, labels=args.labels, box_px=args.box_px,
-                                  tolerance_px=args.tolerance_px, fps=args.fps, url=args.url,
-                                  document_root=args.document_root)]
-    except (ValueError, FileExistsError, OSError) as error:  # DataError is a ValueError
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:  # Ctrl-C: one line, no traceback
-        print("interrupted; run the command again", file=sys.stderr)
-        return 130
-    for path in paths:
-        print(path)
-    return 0
-
-
-if __name__ == "__main__":
     sys.exit(main())

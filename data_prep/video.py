@@ -1,5 +1,5 @@
 """Reading video: frames decoded one at a time as RGB, and resizing a frame; shared by the importers, the frame
-cache and the trackers (``track.py``), so every reader decodes and resizes the same way.
+cache, the trackers (``track.py``) and the court finder, so every reader decodes and resizes the same way.
 """
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from data_prep.clips import DataError
+from data_prep.paths import FOLDER_FPS
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,37 @@ def iter_video_frames(path: Path, max_frames: int | None = None, start: int = 0)
                         "using the %d good frames", path, count, listed, count)
     finally:
         capture.release()
+
+
+def video_fps(source: Path) -> float:
+    """The video's frame rate as its container states it (25, 29.97, 59.94, 120 ...); :data:`FOLDER_FPS` for a
+    frame folder, and for a video that states no usable rate (with a warning)."""
+    source = Path(source)
+    if source.is_dir():
+        return FOLDER_FPS
+    capture = cv2.VideoCapture(str(source))
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    capture.release()
+    if fps and 1 <= fps <= 1000:
+        return float(fps)
+    log.warning("%s: the video states no usable frame rate (%s); using %g fps", source, fps, FOLDER_FPS)
+    return FOLDER_FPS
+
+
+def read_still(path: Path, frame: int = 0) -> np.ndarray:
+    """An image, or frame ``frame`` of a video, as RGB uint8 (H, W, 3); raises :class:`DataError` naming the file."""
+    path = Path(path)
+    if path.is_dir():
+        raise DataError(path, "a folder, expected an image or a video")
+    if not path.exists():
+        raise DataError(path, "no such file")
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR) if path.suffix.lower() in STILL_SUFFIXES else None
+    if image is not None:
+        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return next(iter_video_frames(path, max_frames=1, start=frame))
+
+
+STILL_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}  # what read_still reads as an image
 
 
 def _open_capture(path: Path) -> cv2.VideoCapture:

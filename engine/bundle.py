@@ -1,9 +1,9 @@
 """Bundle trained stages into one tracker file, with the decoder's parameters calibrated on validation clips.
 (Reading a bundle is inference's: :func:`tracking.weights.load_bundle`.)
 
-    python -m engine.bundle --proposal runs/proposal_1/best.pt --refine runs/refine_1/best.pt \
+    python -m cli.bundle --proposal runs/proposal_1/best.pt --refine runs/refine_1/best.pt \
         --out weights/tracker.pt [--data ROOT --val-games 3]
-    python -m engine.bundle --recalibrate weights/tracker.pt --data data/tennis_real --val-games 1 2 3 \
+    python -m cli.bundle --recalibrate weights/tracker.pt --data data/tennis_real --val-games 1 2 3 \
         [--with-embedded-val] --out runs/real_calibrated.pt        # redo an existing bundle's calibration
 
 The decoder's few costs (presence bias, start cost, gap length, weight of the proposal's score, what a ball that
@@ -13,12 +13,11 @@ are computed once and only the cheap decoding is repeated.
 ``--with-embedded-val`` adds the embedded synthetic validation games to the calibration clips (the real TrackNet
 clips hold no frame without a ball, so real clips alone cannot teach the decoder when to say "no ball").
 How much a calibration helps on data it has not seen: ``python bench/calibration.py`` (leave one game out).
+``python -m engine.bundle`` runs the command too.
 """
 from __future__ import annotations
 
-import argparse
 import itertools
-import json
 import logging
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -39,7 +38,6 @@ from tracking.decode import DecodeParams, chosen_track, decode_track, emission_c
 from tracking.output import ClipOutput
 from tracking.tracker import Tracker
 from tracking.weights import (
-    DEFAULT_BUNDLE,
     load_bundle,
     load_proposal,
     load_refine,
@@ -175,40 +173,21 @@ def _save_bundle(path: Path, bundle: dict) -> str:
     return digest
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--proposal", type=Path, help="proposal checkpoint (best.pt) to bundle, or a tracker bundle "
-                        "whose proposal is kept (e.g. weights/tracker.pt for a refiner trained on its candidates)")
-    source.add_argument("--recalibrate", type=Path, metavar="BUNDLE",
-                        help="an existing tracker bundle whose decoder is calibrated again (its stages are kept)")
-    parser.add_argument("--refine", type=Path, help="refine checkpoint; omit for a proposal-only tracker")
-    parser.add_argument("--out", type=Path, default=DEFAULT_BUNDLE, help="bundle to write")
-    parser.add_argument("--data", type=Path, help="data for calibration; default: the embedded synthetic set")
-    parser.add_argument("--val-games", type=int, nargs="+",
-                        help="calibration games of --data; default: its validation split")
-    parser.add_argument("--with-embedded-val", action="store_true",
-                        help="also calibrate on the embedded synthetic validation games (frames without a ball)")
-    parser.add_argument("--no-calibrate", action="store_true", help="keep the default decoder parameters")
-    return parser
-
-
-def main(argv=None) -> dict:
-    args = _parser().parse_args(argv)
-    if args.recalibrate is not None and (args.refine is not None or args.no_calibrate):
-        raise SystemExit("error: --recalibrate keeps the bundle's stages and calibrates: no --refine/--no-calibrate")
-    if args.recalibrate is not None and args.recalibrate.resolve() == args.out.resolve():
-        raise SystemExit(f"error: --out {args.out} would overwrite the bundle being recalibrated; name another file")
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-
-    if args.recalibrate is not None:
-        source = read_payload(args.recalibrate, "tracker")  # read once: its stages, then its copy
-        tracker = Tracker.from_bundle(load_bundle(args.recalibrate, "cpu", source), device="cpu")
+def bundle_tracker(out: Path, proposal: Path | None = None, refine: Path | None = None,
+                   recalibrate: Path | None = None, data: Path | None = None, val_games: list[int] | None = None,
+                   with_embedded_val: bool = False, calibrate: bool = True) -> dict:
+    """Write the tracker bundle ``out``: the ``proposal`` checkpoint (or a bundle's proposal) with the ``refine``
+    checkpoint (None: a proposal-only tracker), or the stages of the bundle ``recalibrate``; the decoder calibrated
+    on ``val_games`` of ``data`` (plus the embedded validation games with ``with_embedded_val``) unless
+    ``calibrate`` is off. Returns ``{"sha256", "decode", "clips", "sibatracc_default", "sibatracc_calibrated"}``."""
+    if recalibrate is not None:
+        source = read_payload(recalibrate, "tracker")  # read once: its stages, then its copy
+        tracker = Tracker.from_bundle(load_bundle(recalibrate, "cpu", source), device="cpu")
     else:
-        tracker = Tracker(load_proposal(args.proposal), load_refine(args.refine) if args.refine else None)
+        tracker = Tracker(load_proposal(proposal), load_refine(refine) if refine else None)
     decode, calibration = DecodeParams(), {}
-    if tracker.refine is not None and not args.no_calibrate:
-        clips = calibration_clips(args.data, args.val_games, args.with_embedded_val)
+    if tracker.refine is not None and calibrate:
+        clips = calibration_clips(data, val_games, with_embedded_val)
         outputs = track_outputs(tracker, clips)
         decode, _, _ = calibrate_decode(outputs, clips)
         base, best = decode_score(outputs, clips, DecodeParams()), decode_score(outputs, clips, decode)
@@ -217,18 +196,18 @@ def main(argv=None) -> dict:
         log.info("decoder calibrated on %d clips: SiBaTrAcc %.4f -> %.4f with %s", len(clips), base, best,
                  {k: getattr(decode, k) for k in GRID})
     settings = {"top_k": tracker.top_k, "min_score": tracker.min_score}
-    if args.recalibrate is not None:
+    if recalibrate is not None:
         provenance = {**source.get("provenance", {}),
-                      "recalibrated_from": str(args.recalibrate), "git": git_commit(), "calibration": calibration}
-        digest = rewrite_bundle(source, args.out, decode, provenance)
+                      "recalibrated_from": str(recalibrate), "git": git_commit(), "calibration": calibration}
+        digest = rewrite_bundle(source, out, decode, provenance)
     else:
-        provenance = {"proposal": str(args.proposal), "refine": str(args.refine) if args.refine else None,
+        provenance = {"proposal": str(proposal), "refine": str(refine) if refine else None,
                       "git": git_commit(), "calibration": calibration}
-        digest = write_bundle(args.out, args.proposal, args.refine, decode, settings, provenance)
-    print(json.dumps({"bundle": str(args.out), "sha256": digest, "decode": asdict(decode),
-                      **{k: v for k, v in calibration.items() if k != "clips"}}, indent=1))
+        digest = write_bundle(out, proposal, refine, decode, settings, provenance)
     return {"sha256": digest, "decode": decode, **calibration}
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # the command line is cli/bundle.py
+    from cli.bundle import main
+
     main()

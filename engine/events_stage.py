@@ -13,7 +13,6 @@ with 2 threads and 0.08 s with 1, so run it as ``OMP_NUM_THREADS=1 python train.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -134,15 +133,7 @@ def ship(checkpoint: Path, out: Path = DEFAULT_EVENTS) -> str:
     return digest
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["ship"])
-    parser.add_argument("checkpoint", type=Path, help="a train.py --stage events checkpoint (best.pt)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_EVENTS, help="default weights/events.pt")
-    args = parser.parse_args(argv)
-    print(f"{args.out}: sha256 {ship(args.checkpoint, args.out)}")
-    return 0
+if __name__ == "__main__":  # the command line is cli/events_stage.py
+    from cli.events_stage import main
 
-
-if __name__ == "__main__":
     sys.exit(main())

@@ -42,13 +42,13 @@ def next_run_dir(root: Path = RUNS_DIR, prefix: str = "exp") -> Path:
             number += 1
 
 
-def training_flags(run: Path, flags: list[str]) -> list[str] | None:
-    """What ``train.py`` is given to bring ``run`` to its end: None when it finished (its ``summary.json`` is
-    there), ``--resume RUN`` when it was started and killed (its ``config.json`` is), else ``--out RUN FLAGS``."""
+def training_state(run: Path) -> str:
+    """How far the training run in ``run`` got: ``"finished"`` (its ``summary.json`` is there), ``"started"`` (its
+    ``config.json`` is: killed, to be resumed) or ``"new"``."""
     run = Path(run)
     if (run / "summary.json").is_file():
-        return None
-    return ["--resume", str(run)] if (run / "config.json").is_file() else ["--out", str(run), *flags]
+        return "finished"
+    return "started" if (run / "config.json").is_file() else "new"
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""Train one stage of the tracker: the loop behind ``train.py`` (and the demo).
+"""Train one stage of the tracker: the loop behind ``train.py`` (flags parsed by :mod:`cli.train`) and the demo.
 
     python train.py --stage proposal                       # embedded synthetic data, default config
     python train.py --stage refine                         # needs a proposal checkpoint (weights/ or --proposal)
@@ -19,14 +19,12 @@ writes the run folder and logs.
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
 import json
 import logging
 import math
 import shutil
-import sys
 import time
 from pathlib import Path
 
@@ -42,8 +40,6 @@ from engine.config import (
     EventsConfig,
     ProposalConfig,
     RefineConfig,
-    add_config_args,
-    config_from_args,
     config_from_dict,
     config_to_dict,
     git_commit,
@@ -85,27 +81,6 @@ class ConfigError(ValueError):
     """A config value outside its range; the message starts with the flag."""
 
 
-def parse_args(argv=None):
-    """(stage, config, flags given explicitly on the command line, --overwrite)."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument("--stage", choices=STAGES, required="-h" not in argv and "--help" not in argv)
-    stage = pre.parse_known_args(argv)[0].stage or "proposal"
-    config_cls, _ = STAGES[stage]
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--stage", choices=STAGES, required=True, metavar="{" + ",".join([*STAGES, "all"]) + "}",
-                        help="which stage to train (or all: both stages, bundle and report; --stage all --help)")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace the run already in --out (without it such a folder is refused: --resume it)")
-    add_config_args(parser.add_argument_group(f"{stage} config"), config_cls)
-    args = parser.parse_args(argv)
-    # The same flags with no defaults: what remains was typed by the user (resuming keeps everything else).
-    explicit = argparse.ArgumentParser(add_help=False)
-    add_config_args(explicit, config_cls, defaults=False)
-    given = set(vars(explicit.parse_known_args(argv)[0]))
-    return args.stage, config_from_args(config_cls, args), given, args.overwrite
-
-
 def check_config(cfg) -> None:
     """Refuse values no run can train with (checked as typed, before anything is written), naming the flag:
     ``--batch-size: must be above 0, got 0``."""
@@ -116,10 +91,11 @@ def check_config(cfg) -> None:
                 raise ConfigError(f"--{name.replace('_', '-')}: must be {rule}, got {value}")
 
 
-def main(argv=None) -> dict:
+def run(stage_name: str, cfg, given: frozenset[str] | set[str] = frozenset(), overwrite: bool = False) -> dict:
+    """Train ``stage_name`` with ``cfg`` (``given``: the flags the user typed, which a resumed run takes over its
+    saved config; ``overwrite``: replace a run already in ``cfg.out``) and return the last figures."""
     logging.basicConfig(level=logging.INFO if distributed.rank_from_env() == 0 else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    stage_name, cfg, given, overwrite = parse_args(argv)
     check_config(cfg)
     processes = distributed.setup(cfg.device)  # one process unless torchrun started several
     # Rank 0 alone writes the run folder; it holds the folder's lock for as long as it runs.

@@ -105,7 +105,7 @@ def ball_data(tmp_path_factory) -> Path:
 def tiny_runs(ball_data, tmp_path_factory) -> dict[str, Path]:
     """A proposal and a refiner trained for a few steps on ``ball_data``, and their tracker bundle."""
     import train
-    from engine.bundle import main as bundle
+    from cli.bundle import main as bundle
 
     root = tmp_path_factory.mktemp("tiny_runs")
     common = ["--data", str(ball_data), "--games", "1", "2", "--val-games", "3", "--steps-per-epoch", "4",

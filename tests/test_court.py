@@ -7,10 +7,11 @@ import cv2
 import numpy as np
 import pytest
 
+from cli.court import main
 from data_prep.court import (KEYPOINT_NAMES, KEYPOINT_XY, LINES, call_bounce, court_to_world, fit_homography,
                              to_court, to_pixels, world_to_court)
 from data_prep.synth.render import ClipRenderer
-from tracking.court import detect_court, main
+from tracking.court import detect_court
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """The demo's plan and its cache removal (the demo itself is measured, not run in the suite: README)."""
 from __future__ import annotations
 
-from engine import demo
+from cli import demo
 
 
 def test_the_demo_trains_on_games_it_never_scores():

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from cli.events import main as events_cli
 from data_prep.event_windows import EventWindows
 from data_prep.events import (
     EVENT_NAMES,
@@ -26,7 +27,7 @@ from evaluation.predictions import Track, read_track, write_track
 from model.checkpoint import CheckpointError
 from model.events import EventNet, build_events
 from tests.conftest import write_csv
-from tracking.events import EventDetector, classical_events, main as events_cli, pick_events
+from tracking.events import EventDetector, classical_events, pick_events
 from tracking.rally import place_events, write_rally
 
 EVENT_HEADER = ["frame", "visibility", "x-coordinate", "y-coordinate", "status"]

@@ -12,9 +12,10 @@ import cv2
 import numpy as np
 import pytest
 
+from cli.importers import main
 from data_prep import importers
 from data_prep.clips import DataError, discover_clips, load_clip, read_frame
-from data_prep.importers import import_tracknet, import_tracknetv3, import_video, iter_video_frames, main
+from data_prep.importers import import_tracknet, import_tracknetv3, import_video, iter_video_frames
 
 SIZE = (64, 48)  # (width, height) of the tiny fixtures
 

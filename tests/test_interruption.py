@@ -353,7 +353,7 @@ def test_ctrl_c_is_one_line_saying_how_to_go_on(ball_data, tmp_path, monkeypatch
     assert train.cli(tiny_args(ball_data, tmp_path / "cache", out, epochs=1)) == 130
     assert capsys.readouterr().err.strip().splitlines()[-1] == \
         f"interrupted; resume with: python train.py --stage proposal --resume {out}"
-    monkeypatch.setattr("engine.evaluate.discover_clips", ctrl_c)
+    monkeypatch.setattr("cli.evaluate.discover_clips", ctrl_c)
     assert evaluate.cli(["--data", str(ball_data), "--games", "3", "--predictions", str(tmp_path)]) == 130
     assert capsys.readouterr().err.strip().splitlines()[-1] == "interrupted; run the command again to redo it"
     monkeypatch.setattr("tracking.tracker.Tracker.load", ctrl_c)

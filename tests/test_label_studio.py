@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 import pytest
 
+from cli import label_studio as ls_cli
 from data_prep import label_studio as ls
 from data_prep.clips import DataError, Labels, discover_clips, load_clip, write_labels
 
@@ -299,11 +300,11 @@ def test_cli_export_track(tmp_path):
 
 def test_cli_export_and_import(tmp_path):
     data = write_dataset(tmp_path)
-    assert ls.main(["export", str(data), "--out", str(tmp_path / "ls")]) == 0
+    assert ls_cli.main(["export", str(data), "--out", str(tmp_path / "ls")]) == 0
     export = _write(tmp_path, accept_predictions(json.loads((tmp_path / "ls" / "tasks.json").read_text())))
-    assert ls.main(["import", str(export), "--out", str(tmp_path / "out"), "--media-root", str(tmp_path)]) == 0
+    assert ls_cli.main(["import", str(export), "--out", str(tmp_path / "out"), "--media-root", str(tmp_path)]) == 0
     assert len(discover_clips(tmp_path / "out")) == 2
-    assert ls.main(["import", str(export), "--out", str(tmp_path / "out"), "--media-root", str(tmp_path)]) == 1
+    assert ls_cli.main(["import", str(export), "--out", str(tmp_path / "out"), "--media-root", str(tmp_path)]) == 1
 
 
 # ------------------------------------------------------------------------------------------------ the real server

@@ -8,8 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
+from cli.importers import main
 from data_prep.clips import DataError, discover_clips
-from data_prep.importers import import_labelled_video, main
+from data_prep.importers import import_labelled_video
 from evaluation.breakdown import ClipFrames, failure_breakdown
 
 SIZE = (64, 48)

@@ -6,8 +6,8 @@ import shutil
 import pytest
 
 import train
-from engine import recipe
-from engine.recipe import recipe_argv
+from cli import recipe
+from cli.recipe import recipe_argv
 
 TINY = ("--width 160 --height 96 --crop-width 96 --crop-height 64 --steps-per-epoch 4 --batch-size 4 "
         "--warmup-steps 2 --epochs 1")
@@ -64,16 +64,18 @@ def test_stage_all_is_found_wherever_it_is_typed(argv, rest):
 
 def test_with_embedded_val_reaches_the_decoder_calibration(ball_data, tmp_path, monkeypatch):
     bundled = []
-    monkeypatch.setattr(recipe, "ensure_trained", lambda run, stage, flags: None)  # stages trained already
-    monkeypatch.setattr(recipe.bundle, "main", bundled.append)
+    monkeypatch.setattr(recipe, "ensure_trained", lambda run, stage, cfg: None)  # stages trained already
+    monkeypatch.setattr(recipe, "bundle_tracker", lambda *args, **kwargs: bundled.append(kwargs))
+    monkeypatch.setattr(recipe, "print_bundle", lambda out, result: None)
     recipe.main(["--data", str(ball_data), "--val-games", "2", "--with-embedded-val", "--out", str(tmp_path / "run")])
-    (argv,) = bundled
-    assert "--with-embedded-val" in argv and argv[argv.index("--val-games") + 1] == "2"
+    (kwargs,) = bundled
+    assert kwargs["with_embedded_val"] and kwargs["val_games"] == [2]
 
 
 def test_a_rerun_with_other_data_or_games_is_refused(ball_data, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(recipe, "ensure_trained", lambda run, stage, flags: None)  # stages trained already
-    monkeypatch.setattr(recipe.bundle, "main", lambda argv: None)
+    monkeypatch.setattr(recipe, "ensure_trained", lambda run, stage, cfg: None)  # stages trained already
+    monkeypatch.setattr(recipe, "bundle_tracker", lambda *args, **kwargs: None)
+    monkeypatch.setattr(recipe, "print_bundle", lambda out, result: None)
     out = tmp_path / "run"
     first = ["--stage", "all", "--data", str(ball_data), "--games", "1", "--val-games", "2", "--out", str(out)]
     assert train.cli(first) == 0
@@ -83,3 +85,10 @@ def test_a_rerun_with_other_data_or_games_is_refused(ball_data, tmp_path, monkey
         err = capsys.readouterr().err.strip().splitlines()[-1]
         assert err.startswith(f"error: {out}: started with other flags (") and "another --out" in err
     assert train.cli(first + ["--wandb", "off"]) == 0  # how it logs is not what it trains
+
+
+def test_flags_typed_for_a_stage_win_over_the_recipes_own():
+    from cli.train import stage_config
+
+    cfg = stage_config("proposal", "--seed 3 --epochs 2", seed=0, games=[1], max_minutes=5.0)
+    assert (cfg.seed, cfg.epochs, cfg.games, cfg.max_minutes) == (3, 2, [1], 5.0)

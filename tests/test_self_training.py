@@ -5,39 +5,38 @@ import json
 
 import pytest
 
-import engine.self_training as self_training
+import cli.self_training as self_training
 
 
 class Steps:
-    """Stand-ins for the CLIs: record each call and leave the files the real step leaves."""
+    """Stand-ins for the steps: record each call and leave the files the real step leaves."""
 
     def __init__(self, scores, fail_on=None):
         self.calls, self.scores, self.fail_on = [], list(scores), fail_on
 
-    def __call__(self, title, args, cwd=None):
-        kind = args[0] if args[0] != "-m" else args[1]
+    def __call__(self, title, step, *args, **kwargs):
+        kind = step.__name__
         self.calls.append(kind)
         if kind == self.fail_on:
             self.fail_on = None
             raise SystemExit(f"error: step '{title}' failed")
-        if kind == "data_prep.importers":
-            out = args[args.index("--out") + 1]
-            game = args[args.index("--game") + 1]
-            clip = self_training.Path(out) / f"game{game}" / "clip1"
+        if kind == "import_video":
+            src, out, game = args
+            clip = out / f"game{game}" / "clip1"
             clip.mkdir(parents=True, exist_ok=True)
             (clip / "0000.jpg").write_bytes(b"jpeg")
-        if kind == "tracking.pseudo_labels":
-            return "29 clips: 10 balls, 0 no ball, 2 ignored of 12 frames (83% kept)\n"
-        if kind == "train.py":
-            run = self_training.Path(args[args.index("--out" if "--out" in args else "--resume") + 1])
+        if kind == "pseudo_label":
+            return "29 clips: 10 balls, 0 no ball, 2 ignored of 12 frames (83% kept)"
+        if kind == "ensure_trained":
+            run = args[0]
             run.mkdir(parents=True, exist_ok=True)
             (run / "config.json").write_text("{}")
             (run / "summary.json").write_text("{}")
-        if kind == "engine.bundle":
-            self_training.Path(args[args.index("--out") + 1]).write_bytes(b"bundle")
-        if kind == "bench/calibration.py":
-            return "== calibration\n" + json.dumps({"sibatracc_calibrated": self.scores.pop(0)}) + "\n"
-        return ""
+        if kind == "bundle":
+            args[0].write_bytes(b"bundle")
+        if kind == "held_out":
+            return {"sibatracc_calibrated": self.scores.pop(0)}
+        return None
 
 
 @pytest.fixture
@@ -61,9 +60,9 @@ def test_rounds_run_each_step_once_and_a_rerun_redoes_nothing(setup, monkeypatch
     steps = Steps([0.80, 0.85, 0.87, 0.86])
     monkeypatch.setattr(self_training, "run_step", steps)
     assert self_training.main(args) == 0
-    round_steps = ["train.py", "engine.bundle", "bench/calibration.py"]
-    assert steps.calls == ["data_prep.importers"] * 2 + ["bench/calibration.py"] + (
-        ["tracking.pseudo_labels"] + round_steps) * 2 + round_steps  # the last three: the proposal
+    round_steps = ["ensure_trained", "bundle", "held_out"]
+    assert steps.calls == ["import_video"] * 2 + ["held_out"] + (
+        ["pseudo_label"] + round_steps) * 2 + round_steps  # the last three: the proposal
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert [r["held_out"] for r in summary["rounds"]] == [0.80, 0.85, 0.87, 0.86]
     assert summary["best"]["weights"].endswith("round2/tracker.pt")
@@ -76,14 +75,14 @@ def test_rounds_run_each_step_once_and_a_rerun_redoes_nothing(setup, monkeypatch
 
 def test_a_killed_step_is_redone_and_the_finished_ones_are_not(setup, monkeypatch):
     tmp_path, args = setup
-    steps = Steps([0.80, 0.85, 0.87, 0.90], fail_on="train.py")
+    steps = Steps([0.80, 0.85, 0.87, 0.90], fail_on="ensure_trained")
     monkeypatch.setattr(self_training, "run_step", steps)
     with pytest.raises(SystemExit, match="failed"):
         self_training.main(args)
     steps.calls.clear()
     assert self_training.main(args + ["--no-proposal"]) == 0
-    assert steps.calls == ["train.py", "engine.bundle", "bench/calibration.py",
-                           "tracking.pseudo_labels", "train.py", "engine.bundle", "bench/calibration.py"]
+    assert steps.calls == ["ensure_trained", "bundle", "held_out",
+                           "pseudo_label", "ensure_trained", "bundle", "held_out"]
 
 
 def test_a_round_that_does_not_help_stops_the_sequence(setup, monkeypatch, capsys):
@@ -92,7 +91,7 @@ def test_a_round_that_does_not_help_stops_the_sequence(setup, monkeypatch, capsy
     monkeypatch.setattr(self_training, "run_step", steps)
     assert self_training.main(args) == 0
     assert "round 1 did not beat its teacher" in capsys.readouterr().out
-    assert steps.calls.count("train.py") == 1  # no proposal either: no round beat the first teacher
+    assert steps.calls.count("ensure_trained") == 1  # no proposal either: no round beat the first teacher
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["best"]["round"] == 0
 
@@ -101,12 +100,12 @@ def test_the_proposal_step_bundles_the_best_rounds_refiner(setup, monkeypatch):
     tmp_path, args = setup
     steps = Steps([0.80, 0.85, 0.87, 0.90])
     calls = []
-    monkeypatch.setattr(self_training, "run_step", lambda title, a, cwd=None: calls.append(a) or steps(title, a))
+    monkeypatch.setattr(self_training, "run_step",
+                        lambda title, step, *a, **k: calls.append(a) or steps(title, step, *a, **k))
     assert self_training.main(args) == 0
-    proposal, bundle = calls[-3], calls[-2]
-    assert proposal[:3] == ["train.py", "--stage", "proposal"]
-    assert proposal[proposal.index("--extra-data") + 1].endswith("round2/data")
-    assert bundle[bundle.index("--refine") + 1].endswith("round2/refine/last.pt")
+    (run, stage, cfg), (_, _, refiner, _, _) = calls[-3], calls[-2]
+    assert stage == "proposal" and str(cfg.extra_data[0]).endswith("round2/data")
+    assert str(refiner).endswith("round2/refine/last.pt")
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["best"]["round"] == "2 + proposal"
 
@@ -118,3 +117,11 @@ def test_a_folder_without_videos_is_refused(setup, monkeypatch):
     monkeypatch.setattr(self_training, "run_step", Steps([]))
     with pytest.raises(SystemExit, match="no video"):
         self_training.main(args)
+
+
+def test_a_step_failing_on_bad_input_stops_the_sequence_naming_it():
+    def broken_import():
+        raise self_training.DataError(self_training.Path("a.mp4"), "cannot open video")
+
+    with pytest.raises(SystemExit, match="step 'import a.mp4' failed: a.mp4: cannot open video; fix it and rerun"):
+        self_training.run_step("import a.mp4", broken_import)

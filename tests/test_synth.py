@@ -9,7 +9,7 @@ import pytest
 
 from data_prep.clips import discover_clips
 from data_prep.synth import ClipRenderer, contact_sheet, render_clip, render_dataset
-from data_prep.synth.__main__ import main as synth_main
+from cli.synth import main as synth_main
 from data_prep.synth.camera import HALF_LENGTH, SINGLES_WIDTH, Camera, court_lines, random_broadcast_camera
 from data_prep.synth.physics import SURFACE_BOUNCE, aim, fly
 from data_prep.synth.render import RECORD, SeedMismatch

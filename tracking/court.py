@@ -27,13 +27,10 @@ SOURCE an image or a video (N its frame, default 0); OUT.json holds ``{"keypoint
 """
 from __future__ import annotations
 
-import argparse
 import itertools
-import json
 import logging
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -565,55 +562,7 @@ def _line_cost(h: np.ndarray, points: np.ndarray, index: np.ndarray) -> float:
     return float(np.where(r < 1.5, 0.5 * r**2, 1.5 * (r - 0.75)).sum())
 
 
-# ----------------------------------------------------------------------------------------------- command line
+if __name__ == "__main__":  # the command line is cli/court.py
+    from cli.court import main
 
-
-class CourtInputError(Exception):
-    """A source that cannot be read; the message names the file."""
-
-
-def read_source(source: Path, frame: int = 0) -> np.ndarray:
-    """Frame ``frame`` of a video, or an image, as RGB (H, W, 3); raises :class:`CourtInputError`."""
-    if not source.exists():
-        raise CourtInputError(f"{source}: no such file")
-    if source.is_dir():
-        raise CourtInputError(f"{source}: a folder, expected an image or a video")
-    image = cv2.imread(str(source), cv2.IMREAD_COLOR) if source.suffix.lower() in IMAGE_SUFFIXES else None
-    if image is None:
-        capture = cv2.VideoCapture(str(source))
-        if not capture.isOpened():
-            raise CourtInputError(f"{source}: not a readable image or video")
-        for _ in range(frame + 1):
-            ok, image = capture.read()
-            if not ok:
-                capture.release()
-                raise CourtInputError(f"{source}: no frame {frame} (the video ends or cannot be decoded)")
-        capture.release()
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tracking.court", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("source", type=Path, help="an image or a video")
-    parser.add_argument("--frame", type=int, default=0, help="the video's frame to look at (default 0)")
-    parser.add_argument("--out", type=Path, required=True, help="JSON file to write")
-    args = parser.parse_args(argv)
-    try:
-        if args.frame < 0:
-            raise CourtInputError(f"{args.source}: --frame must be 0 or more, got {args.frame}")
-        fit = detect_court(read_source(args.source, args.frame))
-    except CourtInputError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(fit.to_json() if fit else {"court": None}, indent=1))
-    print(f"{'court found' if fit else 'no court'}: {args.out}", file=sys.stderr)
-    return 0
-
-
-if __name__ == "__main__":
     sys.exit(main())

@@ -16,13 +16,11 @@ kept as the baseline it beats (``bench/events.py``).
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import logging
 import math
 import sys
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -31,6 +29,7 @@ from data_prep.atomic import atomic_path
 from data_prep.clips import DataError, read_csv_rows
 from data_prep.events import EVENT_NAMES, NET_FPS, EventTrack, net_input, resample
 from data_prep.paths import PROJECT_ROOT
+
 if TYPE_CHECKING:
     from model.events import EventNet
 
@@ -231,34 +230,7 @@ def write_event_csv(path: Path, header: list[str], rows: list[list[str]], first_
             writer.writerow([row[i] for i in keep] + [EVENT_NAMES[int(events[frame])]])
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("tracks", type=Path, nargs="+", help="track CSV(s): frame,code,x,y (as track.py writes)")
-    parser.add_argument("--out", type=Path, required=True, help="output folder: DIR/<same name>.csv")
-    parser.add_argument("--size", type=int, nargs=2, default=(1280, 720), metavar=("W", "H"),
-                        help="frame size of the track's pixels (default 1280 720)")
-    parser.add_argument("--fps", type=float, default=NET_FPS, help="frame rate of the track (default 30)")
-    parser.add_argument("--weights", type=Path, help="event detector weights; default weights/events.pt")
-    args = parser.parse_args(argv)
-    from model.checkpoint import CheckpointError
+if __name__ == "__main__":  # the command line is cli/events.py
+    from cli.events import main
 
-    try:
-        if min(args.size) <= 0 or not 0 < args.fps <= 1000:
-            raise DataError("--size/--fps", "the size must be positive and the rate in (0, 1000]")
-        tracks = [read_track_csv(path, tuple(args.size), args.fps) for path in args.tracks]  # all checked first
-        detector = EventDetector.load(args.weights)
-    except (DataError, CheckpointError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    args.out.mkdir(parents=True, exist_ok=True)
-    for path, (track, header, rows) in zip(args.tracks, tracks):
-        events = detector.detect(track)
-        write_event_csv(args.out / path.name, header, rows, int(float(rows[0][[h.strip().lower() for h in header]
-                                                                              .index("frame")])), events)
-        print(f"{path}: {int((events == 1).sum())} hits, {int((events == 2).sum())} bounces -> "
-              f"{args.out / path.name}")
-    return 0
-
-
-if __name__ == "__main__":
     sys.exit(main())

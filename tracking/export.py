@@ -12,7 +12,6 @@ with a free batch axis.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -81,15 +80,7 @@ def cached_export(path: Path) -> Path:
     return folder
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, required=True, help="folder to write the ONNX files and tracker.json to")
-    parser.add_argument("--weights", help="tracker bundle: file, Google Drive id or URL; default: shipped weights")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    manifest = export(args.weights, args.out)
-    print(f"wrote {args.out}: proposal.onnx" + (", refine.onnx" if manifest["refine"] else "") + f", {MANIFEST}")
+if __name__ == "__main__":  # the command line is cli/export.py
+    from cli.export import main
 
-
-if __name__ == "__main__":
     main()

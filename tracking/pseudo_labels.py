@@ -27,7 +27,6 @@ Its figures on labelled clips treated as unlabelled: ``python bench/pseudo_label
 """
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from dataclasses import dataclass
@@ -168,31 +167,17 @@ def write_pseudo_labels(clip: Clip, labels: PseudoLabels, overwrite: bool = Fals
     return path
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("root", type=Path, help="unlabelled clips: ROOT/gameG/clipC/0000.jpg ...")
-    parser.add_argument("--games", type=int, nargs="+", help="games to label; default: all")
-    parser.add_argument("--weights", help="the teacher's tracker bundle; default: the shipped weights")
-    parser.add_argument("--overwrite", action="store_true", help="also replace label files written by people")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        clips = discover_clips(args.root, args.games, require_labels=False)
-        teacher = Tracker.load(args.weights)
-        totals = np.zeros(4, np.int64)  # frames, balls, no ball, ignored
-        for clip in clips:
-            labels, _ = label_clip(teacher, clip)
-            path = write_pseudo_labels(clip, labels, args.overwrite)
-            counts = np.array([len(labels), (labels.code > 0).sum(), (labels.code == 0).sum(), (~labels.kept).sum()])
-            totals += counts
-            print(f"{path}: {counts[1]} balls, {counts[2]} no ball, {counts[3]} ignored of {counts[0]} frames")
-    except DataError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(f"{len(clips)} clips: {totals[1]} balls, {totals[2]} no ball, {totals[3]} ignored of {totals[0]} frames "
-          f"({1 - totals[3] / max(totals[0], 1):.0%} kept)")
-    return 0
+
+def pseudo_label_root(root: Path, teacher: Tracker, games: list[int] | None = None, overwrite: bool = False):
+    """Pseudo-label every clip of ``root`` (of ``games``) with ``teacher``, one clip at a time; yields each clip's
+    ``labels.csv`` and its counts ``[frames, balls, no ball, ignored]`` (raises :class:`DataError` for bad clips)."""
+    for clip in discover_clips(root, games, require_labels=False):
+        labels, _ = label_clip(teacher, clip)
+        path = write_pseudo_labels(clip, labels, overwrite)
+        yield path, np.array([len(labels), (labels.code > 0).sum(), (labels.code == 0).sum(), (~labels.kept).sum()])
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # the command line is cli/pseudo_labels.py
+    from cli.pseudo_labels import main
+
     sys.exit(main())

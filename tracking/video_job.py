@@ -15,14 +15,14 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from data_prep.atomic import write_text_atomic
 from data_prep.clips import IMAGE_SUFFIXES, DataError, frame_paths, read_frame
 from data_prep.events import EVENT_NAMES, EventTrack
 from data_prep.importers import VIDEO_SUFFIXES
-from data_prep.video import iter_video_frames, stated_frame_count
+from data_prep.paths import FOLDER_FPS
+from data_prep.video import iter_video_frames, stated_frame_count, video_fps
 from evaluation.predictions import Track, write_track
 from evaluation.report import write_video
 from evaluation.visualize import draw_events, draw_track
@@ -32,7 +32,6 @@ from tracking.rally import CourtWatch, draw_minimap, place_events, write_rally
 from tracking.tracker import Tracker
 
 log = logging.getLogger(__name__)
-FOLDER_FPS = 30.0  # a frame folder carries no frame rate
 
 
 def open_frames(source: Path, max_frames: int | None = None, start: int = 0) -> Iterator[np.ndarray]:
@@ -62,20 +61,6 @@ def _folder_frames(paths: list[Path]) -> Iterator[np.ndarray]:
             raise DataError(path, f"frame is {frame.shape[1]}x{frame.shape[0]}, the first frame is "
                                   f"{size[1]}x{size[0]}: one clip must keep one frame size")
         yield frame
-
-
-def video_fps(source: Path) -> float:
-    """The video's frame rate as its container states it (25, 29.97, 59.94, 120 ...); 30 for a frame folder."""
-    if source.is_dir():
-        return FOLDER_FPS
-    capture = cv2.VideoCapture(str(source))
-    fps = capture.get(cv2.CAP_PROP_FPS)
-    capture.release()
-    if fps and 1 <= fps <= 1000:
-        return fps
-    log.warning("%s: the video states no usable frame rate (%s); writing the overlay at %g fps", source, fps,
-                FOLDER_FPS)
-    return FOLDER_FPS
 
 
 def track_live(tracker: Tracker, frames, lag: int, out: Path, total: int | None = None, first: int = 0) -> Track:

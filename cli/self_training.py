@@ -1,21 +1,23 @@
 """Self-training on unlabelled broadcasts, round after round, as one resumable command.
 
-    python -m engine.self_training --videos ../shared/data/tennis_videos --labelled data/tennis_real \
+    python -m cli.self_training --videos ../shared/data/tennis_videos --labelled data/tennis_real \
         [--rounds 2] [--teacher weights/tracker.pt] [--out runs/self_training]
 
 Each round: the teacher pseudo-labels the imported videos (:mod:`tracking.pseudo_labels`: kept where time vouches
 for a label, the rest ignored), the refiner is retrained on the embedded synthetic games plus those clips
-(``train.py --stage refine --extra-data``, the default recipe with its composites and real hard negatives), the
+(as ``train.py --stage refine --extra-data``: the default recipe with its composites and real hard negatives), the
 student is bundled with the teacher's proposal and a decoder calibrated on the labelled clips plus the embedded
-validation games, and it is scored on the labelled clips leaving one match out (``bench/calibration.py``). The
-student is the next round's teacher. A round whose held-out score does not beat its teacher's stops the sequence:
-a round that does not help is seen and not built on. Last (unless ``--no-proposal``), a proposal is trained on the
-synthetic games plus the best round's pseudo-labels and bundled with that round's refiner, scored the same way.
+validation games, and it is scored on the labelled clips leaving one match out (as ``bench/calibration.py``:
+:func:`engine.calibration.leave_one_match_out`). The student is the next round's teacher. A round whose held-out
+score does not beat its teacher's stops the sequence: a round that does not help is seen and not built on. Last
+(unless ``--no-proposal``), a proposal is trained on the synthetic games plus the best round's pseudo-labels and
+bundled with that round's refiner, scored the same way.
 
 Every step leaves its result in ``OUT`` and is skipped when rerun: kill the command at any point and run it again
-to go on (a killed training resumes from its last checkpoint). Each step runs as its own process (its progress bars
-and errors as the CLI shows them); one summary table at the end, also in ``OUT/summary.json``. The best round's
-bundle is ``OUT/roundN/tracker.pt`` with its sha256 in ``SHA256SUMS`` beside it: copy both to ``weights/`` to ship.
+to go on (a killed training resumes from its last checkpoint). The steps are the library's functions, called in
+this process; a failing step stops the sequence naming it. One summary table at the end, also in
+``OUT/summary.json``. The best round's bundle is ``OUT/roundN/tracker.pt`` with its sha256 in ``SHA256SUMS`` beside
+it: copy both to ``weights/`` to ship.
 """
 from __future__ import annotations
 
@@ -23,38 +25,67 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from data_prep.atomic import write_text_atomic
-from data_prep.clips import discover_clips
-from data_prep.importers import VIDEO_SUFFIXES
-from data_prep.paths import PROJECT_ROOT, RUNS_DIR
-from engine.runs import training_flags
+from cli.bundle import print_bundle
+from cli.pseudo_labels import label_root
+from cli.train import ensure_trained
+from data_prep.atomic import os_error_line, write_text_atomic
+from data_prep.clips import DataError, discover_clips
+from data_prep.embedded import EMBEDDED, ensure_embedded
+from data_prep.importers import VIDEO_SUFFIXES, import_video
+from data_prep.paths import RUNS_DIR
+from engine.bundle import bundle_tracker
+from engine.calibration import leave_one_match_out
+from engine.config import ProposalConfig, RefineConfig
+from engine.loop import NonFiniteLoss
+from engine.runs import Interrupted, RunFolderBusy, training_state
+from engine.train import ConfigError
+from model.checkpoint import CheckpointError
+from tracking.tracker import Tracker
 from tracking.weights import DEFAULT_BUNDLE
 
+STEP_ERRORS = (DataError, CheckpointError, ConfigError, NonFiniteLoss, RunFolderBusy, OSError)
 
-def run_step(title: str, args: list[str], cwd: Path = PROJECT_ROOT) -> str:
-    """Run ``python ARGS`` in the project, its stderr (progress bars, errors) passed through; returns its stdout.
-    A failing step stops the sequence naming the step."""
+
+def run_step(title: str, step: Callable, *args, **kwargs):
+    """Run ``step(*args, **kwargs)`` titled and timed; returns its result. A step failing on bad input stops the
+    sequence naming the step."""
     print(f"== {title}", flush=True)
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, *args], cwd=cwd, stdout=subprocess.PIPE, text=True)
-    sys.stdout.write(done.stdout)
-    if done.returncode != 0:
-        raise SystemExit(f"error: step '{title}' failed (exit {done.returncode}); fix it and rerun to go on")
+    try:
+        result = step(*args, **kwargs)
+    except STEP_ERRORS as error:
+        reason = os_error_line(error) if isinstance(error, OSError) else error
+        raise SystemExit(f"error: step '{title}' failed: {reason}; fix it and rerun to go on") from None
     print(f"   {title}: {time.perf_counter() - started:.0f} s", flush=True)
-    return done.stdout
+    return result
 
 
-def last_json(stdout: str) -> dict:
-    """The benchmark's JSON line (the last line of its output that parses as an object)."""
-    for line in reversed(stdout.splitlines()):
-        if line.startswith("{"):
-            return json.loads(line)
-    raise ValueError("no JSON line in the step's output")
+def pseudo_label(data: Path, teacher: Path) -> str:
+    """Pseudo-label the clips of ``data`` with the bundle ``teacher``; returns the summary line."""
+    summary = label_root(data, Tracker.load(teacher))
+    print(summary)
+    return summary
+
+
+def bundle(out: Path, proposal: Path, refiner: Path, labelled: Path, games: list[int]) -> Path:
+    """Bundle ``proposal`` (a checkpoint or a bundle's) with ``refiner``, the decoder calibrated on the labelled
+    clips plus the embedded validation games."""
+    print_bundle(out, bundle_tracker(out, proposal, refiner, data=labelled, val_games=games, with_embedded_val=True))
+    return out
+
+
+def held_out(weights: Path, labelled: Path, games: list[int]) -> dict:
+    """``bench/calibration.py --data LABELLED --games ... --with-embedded-val --weights WEIGHTS``: each match scored
+    with a decoder calibrated without it."""
+    val_games = list(EMBEDDED.val_games)
+    extra = discover_clips(ensure_embedded(games=val_games), val_games)
+    result = leave_one_match_out(Tracker.load(weights, runtime="onnx"), discover_clips(labelled, games), extra)
+    return {"data": str(labelled), "with_embedded_val": True, **result}
 
 
 class SelfTraining:
@@ -74,9 +105,8 @@ class SelfTraining:
             marker = self.unlabelled / f".imported-{game}"
             if marker.is_file():
                 continue
-            run_step(f"import {video.name} as game {game}",
-                     ["-m", "data_prep.importers", "video", str(video), "--out", str(self.unlabelled),
-                      "--game", str(game), "--width", str(self.width), "--overwrite"])
+            run_step(f"import {video.name} as game {game}", import_video, video, self.unlabelled, game,
+                     width=self.width, overwrite=True)
             write_text_atomic(marker, video.name + "\n")
 
     def ensure_pseudo_labels(self, round_dir: Path, teacher: Path) -> Path:
@@ -86,38 +116,34 @@ class SelfTraining:
             shutil.rmtree(data, ignore_errors=True)
             shutil.copytree(self.unlabelled, data, copy_function=os.link,
                             ignore=shutil.ignore_patterns(".imported-*", "labels.csv"))
-            stdout = run_step(f"pseudo-labels by {teacher}",
-                              ["-m", "tracking.pseudo_labels", str(data), "--weights", str(teacher)])
-            write_text_atomic(marker, stdout.strip().splitlines()[-1] + "\n")
+            summary = run_step(f"pseudo-labels by {teacher}", pseudo_label, data, teacher)
+            write_text_atomic(marker, summary + "\n")
         return data
 
-    def ensure_trained(self, run: Path, stage: str, data: Path, *extra: str) -> Path:
-        """``train.py --stage STAGE`` on the synthetic games plus ``data`` into ``run``, resumed when a killed run
-        left its config there; returns the checkpoint a bundle takes (the refiner's last, the proposal's best)."""
-        where = training_flags(run, [])
-        if where is not None:
-            run_step(f"{stage} on synthetic + pseudo-labelled clips",
-                     ["train.py", "--stage", stage, *extra, "--extra-data", str(data), "--wandb", "off", *where])
+    def ensure_trained(self, run: Path, stage: str, data: Path, proposal: Path | None = None) -> Path:
+        """The ``stage`` trained on the synthetic games plus ``data`` into ``run`` (the refiner on the candidates of
+        ``proposal``), resumed when a killed run left its config there; returns the checkpoint a bundle takes (the
+        refiner's last, the proposal's best)."""
+        cfg = (RefineConfig(proposal=proposal, extra_data=[data], wandb="off") if stage == "refine"
+               else ProposalConfig(extra_data=[data], wandb="off"))
+        if training_state(run) != "finished":
+            run_step(f"{stage} on synthetic + pseudo-labelled clips", ensure_trained, run, stage, cfg)
         return run / ("last.pt" if stage == "refine" else "best.pt")
 
     def ensure_bundle(self, round_dir: Path, proposal: Path, refiner: Path) -> Path:
         """proposal: a proposal checkpoint or a bundle (its proposal is used)."""
-        bundle = round_dir / "tracker.pt"
-        if not bundle.is_file():
-            run_step("bundle, decoder calibrated on the labelled clips",
-                     ["-m", "engine.bundle", "--proposal", str(proposal), "--refine", str(refiner),
-                      "--data", str(self.labelled), "--val-games", *map(str, self.games), "--with-embedded-val",
-                      "--out", str(bundle)])
-        return bundle
+        out = round_dir / "tracker.pt"
+        if not out.is_file():
+            run_step("bundle, decoder calibrated on the labelled clips", bundle, out, proposal, refiner,
+                     self.labelled, self.games)
+        return out
 
     def ensure_held_out(self, round_dir: Path, weights: Path) -> float:
         """SiBaTrAcc on the labelled clips, each match scored with a decoder calibrated without it."""
         result = round_dir / "held_out.json"
         if not result.is_file():
-            stdout = run_step(f"leave one match out: {weights}",
-                              ["bench/calibration.py", "--data", str(self.labelled), "--games", *map(str, self.games),
-                               "--with-embedded-val", "--weights", str(weights)])
-            write_text_atomic(result, json.dumps(last_json(stdout), indent=1) + "\n")
+            scores = run_step(f"leave one match out: {weights}", held_out, weights, self.labelled, self.games)
+            write_text_atomic(result, json.dumps(scores, indent=1, default=str) + "\n")
         return float(json.loads(result.read_text())["sibatracc_calibrated"])
 
 
@@ -149,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     for number in range(1, args.rounds + 1):
         round_dir = out / f"round{number}"
         data = steps.ensure_pseudo_labels(round_dir, teacher)
-        refiner = steps.ensure_trained(round_dir / "refine", "refine", data, "--proposal", str(teacher))
+        refiner = steps.ensure_trained(round_dir / "refine", "refine", data, teacher)
         student = steps.ensure_bundle(round_dir, teacher, refiner)
         score = steps.ensure_held_out(round_dir, student)
         rows.append({"round": number, "weights": str(student), "held_out": score,
@@ -162,9 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_proposal and best_round["held_out"] > rows[0]["held_out"]:
         source, last = out / f"round{best_round['round']}", out / "proposal_round"
         proposal = steps.ensure_trained(last / "proposal", "proposal", source / "data")
-        bundle = steps.ensure_bundle(last, proposal, source / "refine" / "last.pt")
-        rows.append({"round": f"{best_round['round']} + proposal", "weights": str(bundle),
-                     "held_out": steps.ensure_held_out(last, bundle)})
+        tracker = steps.ensure_bundle(last, proposal, source / "refine" / "last.pt")
+        rows.append({"round": f"{best_round['round']} + proposal", "weights": str(tracker),
+                     "held_out": steps.ensure_held_out(last, tracker)})
     best = max(rows, key=lambda r: r["held_out"])
     summary = {"rounds": rows, "best": best, "seconds": round(time.perf_counter() - started)}
     write_text_atomic(out / "summary.json", json.dumps(summary, indent=1) + "\n")
@@ -175,5 +201,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def cli(argv: list[str] | None = None) -> int:
+    """The command line: Ctrl-C prints how to go on (exit status 130), not a traceback."""
+    try:
+        return main(argv)
+    except (Interrupted, KeyboardInterrupt):
+        print("interrupted; run the same command again to go on", file=sys.stderr)
+        return 130
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli())

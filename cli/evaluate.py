@@ -9,10 +9,10 @@ import shutil
 from functools import partial
 from pathlib import Path
 
+from cli.args import EvaluationOptions, parse_args
 from data_prep.atomic import naming
 from data_prep.clips import Clip, DataError, clip_problems, discover_clips
 from data_prep.embedded import EMBEDDED, ensure_embedded
-from engine.cli_args import parse_args
 from engine.config import git_commit
 from engine.logger import RunLogger
 from engine.runs import LOCK_NAME, next_run_dir, run_folder_lock
@@ -31,7 +31,11 @@ EVALUATION_OUTPUTS = ("report.json", "summary.json", "config.json", "log.jsonl",
 
 def main(argv=None, description: str | None = None) -> float:
     """Score and write the run folder; returns SiBaTrAcc. ``description``: the ``--help`` text (``evaluate.py``'s)."""
-    args = parse_args(argv, description)
+    return evaluate(parse_args(argv, description))
+
+
+def evaluate(args: EvaluationOptions) -> float:
+    """Score what ``args`` names and write the run folder; returns SiBaTrAcc."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     games = args.games if args.games else (None if args.data is not None else list(EMBEDDED.test_games))
     root = args.data if args.data is not None else ensure_embedded(games=games)

@@ -1,10 +1,11 @@
 """Command-line arguments checked without loading the heavy libraries, so that a mistyped path or flag fails at once
-instead of after half a minute of imports: the checks ``track.py`` and ``evaluate.py`` share, and the arguments of
-``evaluate.py`` (and the demo's evaluation)."""
+instead of after half a minute of imports: the checks ``track.py`` and ``evaluate.py`` share, and the options of
+``evaluate.py`` (:class:`EvaluationOptions`, which the demo fills in directly)."""
 from __future__ import annotations
 
 import argparse
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 from evaluation.metrics import DEFAULT_TOLERANCE_PX  # numpy only
@@ -24,7 +25,24 @@ def check_weights_and_out(weights: str | None, out: Path | None) -> None:
         raise ArgumentError(f"{out}: --out exists and is not a folder")
 
 
-def parse_args(argv=None, description: str | None = None) -> argparse.Namespace:
+@dataclass
+class EvaluationOptions:
+    """What ``evaluate.py`` scores and where it writes (its flags, same names and defaults)."""
+
+    data: Path | None = None
+    games: list[int] | None = None
+    predictions: Path | None = None
+    weights: str | None = None
+    sha256: str | None = None
+    ensemble: bool = False
+    runtime: str = "onnx"
+    out: Path | None = None
+    visualize: bool = False
+    tolerance: float = DEFAULT_TOLERANCE_PX
+    wandb: str = "offline"
+
+
+def parse_args(argv=None, description: str | None = None) -> EvaluationOptions:
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     data = parser.add_argument_group("data")
     data.add_argument("--data", type=Path, help="ROOT/gameG/clipC layout; default: the embedded synthetic data set")
@@ -44,12 +62,12 @@ def parse_args(argv=None, description: str | None = None) -> argparse.Namespace:
                      "the figures at TrackNet's 10 px are printed too")
     out.add_argument("--wandb", choices=("offline", "online", "off"), default="offline",
                      help="W&B mode: offline (default; online when WANDB_API_KEY is set), online, or off")
-    args = parser.parse_args(argv)
+    args = EvaluationOptions(**vars(parser.parse_args(argv)))
     check(args)
     return args
 
 
-def check(args: argparse.Namespace) -> None:
+def check(args: EvaluationOptions) -> None:
     """Raise :class:`ArgumentError` for what is wrong before any work: paths that do not exist, values out of range."""
     if args.data is not None and not args.data.is_dir():
         raise ArgumentError(f"{args.data}: --data is not a folder")

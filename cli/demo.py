@@ -20,21 +20,23 @@ import shutil
 import time
 from pathlib import Path
 
+from cli.args import EvaluationOptions
+from cli.bundle import print_bundle
+from cli.evaluate import evaluate
 from data_prep.clips import discover_clips
 from data_prep.embedded import EMBEDDED, ensure_embedded
 from data_prep.frame_cache import DEFAULT_CACHE
-from engine import evaluate, train
-from engine.bundle import main as bundle
+from engine import train
+from engine.bundle import bundle_tracker
+from engine.config import ProposalConfig, RefineConfig
 from engine.runs import next_run_dir
 from tracking.stages import compare_stages
 from tracking.tracker import Tracker
 
 DEMO_TRAIN_GAMES = 12  # the first training games of the embedded split (games 5-16)
-BRIEF = {"proposal": ["--epochs", "6", "--steps-per-epoch", "60", "--batch-size", "24", "--lr", "2e-3",
-                      "--warmup-steps", "100"],
-         "refine": ["--epochs", "4", "--steps-per-epoch", "60"]}
-QUICK = {"proposal": ["--epochs", "1", "--steps-per-epoch", "10"],
-         "refine": ["--epochs", "1", "--steps-per-epoch", "10"]}
+BRIEF = {"proposal": {"epochs": 6, "steps_per_epoch": 60, "batch_size": 24, "lr": 2e-3, "warmup_steps": 100},
+         "refine": {"epochs": 4, "steps_per_epoch": 60}}
+QUICK = {"proposal": {"epochs": 1, "steps_per_epoch": 10}, "refine": {"epochs": 1, "steps_per_epoch": 10}}
 CACHE_ROOT = DEFAULT_CACHE.parent  # frames/, crops/, mined/
 PROMISE = "about 10 minutes on a 2-core CPU and about 1.3 GB of disk (data/synthetic, cache/, the run folder)"
 
@@ -63,16 +65,15 @@ def main(argv=None) -> dict:
     out = args.out or next_run_dir(prefix="demo")
     plan = QUICK if args.quick else BRIEF
     train_games, val_games, test_games = demo_games()
-    games = ["--games", *map(str, train_games), "--val-games", *map(str, val_games), "--wandb", args.wandb]
+    games = {"games": train_games, "val_games": val_games, "wandb": args.wandb}
 
     root = ensure_embedded(games=[*test_games, *val_games, *train_games])
-    train.main(["--stage", "proposal", "--out", str(out / "proposal"), *games] + plan["proposal"])
-    train.main(["--stage", "refine", "--proposal", str(out / "proposal" / "best.pt"), "--out", str(out / "refine"),
-                *games] + plan["refine"])
-    bundle(["--proposal", str(out / "proposal" / "best.pt"), "--refine", str(out / "refine" / "best.pt"),
-            "--val-games", *map(str, val_games), "--out", str(out / "tracker.pt")])
-    evaluate.main(["--games", *map(str, test_games), "--weights", str(out / "tracker.pt"), "--visualize",
-                   "--out", str(out / "eval"), "--wandb", args.wandb])
+    proposal, refine, tracker = out / "proposal" / "best.pt", out / "refine" / "best.pt", out / "tracker.pt"
+    train.run("proposal", ProposalConfig(out=out / "proposal", **games, **plan["proposal"]))
+    train.run("refine", RefineConfig(proposal=proposal, out=out / "refine", **games, **plan["refine"]))
+    print_bundle(tracker, bundle_tracker(tracker, proposal, refine, val_games=val_games))
+    evaluate(EvaluationOptions(games=test_games, weights=str(tracker), visualize=True, out=out / "eval",
+                               wandb=args.wandb))
     comparison = compare_stages(Tracker.load(out / "tracker.pt"), discover_clips(root, test_games))
     (out / "stages.json").write_text(json.dumps(comparison, indent=1))
     minutes = (time.perf_counter() - started) / 60

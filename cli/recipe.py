@@ -9,10 +9,11 @@ Steps, each into ``OUT`` and each skipped when its result is there (kill the com
 killed training resumes from its last checkpoint; ``OUT/recipe.json`` records the flags, and a rerun with other data,
 games or flags is refused):
 
-1. ``OUT/proposal``: ``train.py --stage proposal`` on ``--games``, checkpoint and presence threshold chosen on
-   ``--val-games``;
-2. ``OUT/refine``: ``train.py --stage refine`` on the candidates of that proposal, same games;
-3. ``OUT/tracker.pt``: both stages bundled, the decoder's costs calibrated on ``--val-games`` (``engine.bundle``);
+1. ``OUT/proposal``: the proposal stage (as ``train.py --stage proposal``: :func:`engine.train.run`) on ``--games``,
+   checkpoint and presence threshold chosen on ``--val-games``;
+2. ``OUT/refine``: the refine stage on the candidates of that proposal, same games;
+3. ``OUT/tracker.pt``: both stages bundled, the decoder's costs calibrated on ``--val-games``
+   (:func:`engine.bundle.bundle_tracker`);
 4. ``OUT/held_out.json`` (with ``--test-games``): each stage alone and the full tracker on the test games, and where
    the tracker's misses were lost (``tracking.stages``). Test games are never trained, validated or calibrated on.
 
@@ -27,15 +28,17 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import shlex
 import time
 from pathlib import Path
 
+from cli.bundle import print_bundle
+from cli.train import ensure_trained, stage_config
 from data_prep.atomic import write_text_atomic
 from data_prep.clips import discover_clips
 from data_prep.embedded import ensure_embedded
-from engine import bundle, train
-from engine.runs import Interrupted, next_run_dir, training_flags
+from engine import train
+from engine.bundle import bundle_tracker
+from engine.runs import Interrupted, next_run_dir
 from tracking.stages import compare_stages
 from tracking.tracker import Tracker
 from tracking.weights import DEFAULT_BUNDLE
@@ -83,15 +86,6 @@ def recipe_argv(argv: list[str]) -> list[str] | None:
     return None
 
 
-def ensure_trained(run: Path, stage: str, flags: list[str]) -> None:
-    """``train.py --stage STAGE FLAGS`` into ``run``: skipped when it finished, resumed when it was killed."""
-    where = training_flags(run, flags)
-    if where is None:
-        log.info("%s: done, kept", run)
-        return
-    train.main(["--stage", stage, *where])
-
-
 def _check_same_request(out: Path, args: argparse.Namespace) -> None:
     """Record what ``out`` trains on (``out/recipe.json``) at its first run; a rerun asking for other data, games or
     flags is refused, since the stages already there were trained on what the first run asked for."""
@@ -123,28 +117,24 @@ def main(argv=None) -> dict:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     started = time.perf_counter()
     out = (args.out or next_run_dir(prefix="tracker")).resolve()
-    data = ["--data", str(args.data)] if args.data else []
-    val = ["--val-games", *map(str, args.val_games)] if args.val_games else []
-    common = [*data, *(["--games", *map(str, args.games)] if args.games else []), *val,
-              *(["--extra-data", *map(str, args.extra_data)] if args.extra_data else []),
-              "--seed", str(args.seed), "--device", args.device, "--wandb", args.wandb]
-    init = ["--init", str(args.init)] if args.init else []
-    budget = {stage: ["--max-minutes", f"{args.max_minutes * share:.4g}"] if args.max_minutes else []
+    common = {"data": args.data, "games": args.games, "val_games": args.val_games, "extra_data": args.extra_data,
+              "seed": args.seed, "device": args.device, "wandb": args.wandb, "init": args.init}
+    budget = {stage: {"max_minutes": float(f"{args.max_minutes * share:.4g}")} if args.max_minutes else {}
               for stage, share in (("proposal", PROPOSAL_SHARE), ("refine", 1 - PROPOSAL_SHARE))}
+    proposal = out / "proposal" / "best.pt"
+    configs = {"proposal": stage_config("proposal", args.proposal_flags, **common, **budget["proposal"]),
+               "refine": stage_config("refine", args.refine_flags, **common, **budget["refine"], proposal=proposal)}
 
     _check_same_request(out, args)
     try:
-        ensure_trained(out / "proposal", "proposal",
-                       [*common, *init, *budget["proposal"], *shlex.split(args.proposal_flags)])
-        proposal = out / "proposal" / "best.pt"
-        ensure_trained(out / "refine", "refine", [*common, *init, *budget["refine"], "--proposal", str(proposal),
-                                                  *shlex.split(args.refine_flags)])
+        for stage, cfg in configs.items():
+            ensure_trained(out / stage, stage, cfg)
     except Interrupted:  # the recipe goes on from where it stopped when run again, not the stage alone
         raise Interrupted(f"interrupted; go on with the same command (--stage all ... --out {out})") from None
     tracker = out / "tracker.pt"
     if not tracker.is_file():
-        bundle.main(["--proposal", str(proposal), "--refine", str(out / "refine" / "best.pt"), *data, *val,
-                     *(["--with-embedded-val"] if args.with_embedded_val else []), "--out", str(tracker)])
+        print_bundle(tracker, bundle_tracker(tracker, proposal, out / "refine" / "best.pt", data=args.data,
+                                             val_games=args.val_games, with_embedded_val=args.with_embedded_val))
     result = {"tracker": str(tracker)}
     if args.test_games:
         root = args.data or ensure_embedded(games=args.test_games)

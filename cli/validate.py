@@ -1,9 +1,9 @@
 """Re-run a stage's validation on any games with a saved checkpoint (the figures train.py logs each epoch).
 
-    python -m engine.validate runs/proposal_1/best.pt                       # its own validation games
-    python -m engine.validate runs/proposal_1/best.pt --games 1 2 --ensemble  # temporal ensemble, test games
-    python -m engine.validate runs/proposal_1/best.pt --games 1 2 --peak-radius 1  # another candidate suppression
-    python -m engine.validate runs/refine_1/best.pt --data ROOT --games 26 27 28
+    python -m cli.validate runs/proposal_1/best.pt                       # its own validation games
+    python -m cli.validate runs/proposal_1/best.pt --games 1 2 --ensemble  # temporal ensemble, test games
+    python -m cli.validate runs/proposal_1/best.pt --games 1 2 --peak-radius 1  # another candidate suppression
+    python -m cli.validate runs/refine_1/best.pt --data ROOT --games 26 27 28
 """
 from __future__ import annotations
 
