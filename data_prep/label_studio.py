@@ -80,10 +80,8 @@ from data_prep.atomic import write_text_atomic
 from data_prep.clips import (
     DataError,
     Labels,
-    cell_float,
     discover_clips,
     image_size,
-    read_csv_rows,
     write_labels,
 )
 from data_prep.events import EVENT_NAMES
@@ -95,6 +93,7 @@ from data_prep.importers import (
     _place_frame,
     _write_jpeg,
 )
+from data_prep.tracks import TrackFile, read_track_file
 from data_prep.video import count_video_frames, iter_video_frames, video_fps
 
 log = logging.getLogger(__name__)
@@ -625,7 +624,8 @@ def export_track(track_csv: Path, video: Path, out_dir: Path, *, labels: Mapping
     the video's own rate. Returns the tasks.json path.
     """
     track_csv, video, out_dir = Path(track_csv), Path(video), Path(out_dir)
-    codes, xy = read_track_csv(track_csv)
+    track = read_track_csv(track_csv)
+    codes, xy = track.codes, track.xy
     first = next(iter_video_frames(video, 1))
     size = first.shape[1], first.shape[0]
     n = count_video_frames(video)
@@ -642,7 +642,7 @@ def export_track(track_csv: Path, video: Path, out_dir: Path, *, labels: Mapping
     results = track_predictions(codes, xy, size, fps, labels=labels, box_px=box_px, tolerance_px=tolerance_px)
     for result in results:  # Label Studio's own export counts frames from the browser; give it the decoded count
         result["value"]["framesCount"], result["value"]["duration"] = n, n / fps
-    results += event_predictions(read_track_events(track_csv))
+    results += event_predictions(track.column("event"))
     task = {"data": {"video": url, "fps": fps},
             "predictions": [{"model_version": MODEL_VERSION, "result": results}]}
     return _write_project(out_dir, [task], video_config(labels))
@@ -653,16 +653,6 @@ def event_predictions(events: list[str]) -> list[dict]:
     return [{"id": f"event{i}", "type": "timelinelabels", "from_name": EVENTS_NAME, "to_name": VIDEO_NAMES[0],
              "origin": "prediction", "value": {"ranges": [{"start": i + 1, "end": i + 1}], "timelinelabels": [name]}}
             for i, name in enumerate(events) if name in EVENT_CODES]
-
-
-def read_track_events(path: Path) -> list[str]:
-    """The ``event`` column of track.py's track.csv, one cell per row (empty when the file has none)."""
-    rows = read_csv_rows(path)
-    header = [c.strip().lower() for c in rows[0]] if rows else []
-    if "event" not in header:
-        return []
-    col = header.index("event")
-    return [(row[col].strip() if len(row) > col else "") for row in rows[1:] if any(c.strip() for c in row)]
 
 
 def _relative(path: Path, root: Path) -> Path:
@@ -685,25 +675,12 @@ def _write_project(out_dir: Path, tasks: list[dict], config: str) -> Path:
     return path
 
 
-def read_track_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """track.py's ``track.csv`` (``frame,code,x,y``, frames 0, 1, 2, ...): codes (n,) int64 and xy (n, 2)."""
-    path = Path(path)
-    rows = read_csv_rows(path)
-    if not rows or [c.strip().lower() for c in rows[0][:4]] != ["frame", "code", "x", "y"]:
-        raise DataError(path, "header must be frame,code,x,y (track.py's track.csv)", 1)
-    body = [(line, row) for line, row in enumerate(rows[1:], start=2) if any(c.strip() for c in row)]
-    codes, xy = np.zeros(len(body), np.int64), np.full((len(body), 2), -1.0)
-    for i, (line, row) in enumerate(body):
-        cells = [c.strip() for c in row] + [""] * (4 - len(row))
-        if cell_float(path, line, "frame", cells[0]) != i:
-            raise DataError(path, f"frame {cells[0]!r} where {i} was expected", line)
-        code = cell_float(path, line, "code", cells[1])
-        if code not in (0, 1, 2, 3):
-            raise DataError(path, f"code {cells[1]!r} is not 0, 1, 2 or 3", line)
-        codes[i] = int(code)
-        if code:
-            xy[i] = cell_float(path, line, "x", cells[2]), cell_float(path, line, "y", cells[3])
-    return codes, xy
+def read_track_csv(path: Path) -> TrackFile:
+    """track.py's ``track.csv`` (``frame,code,x,y``, frames 0, 1, 2, ...), x = y = -1 where the code is 0."""
+    track = read_track_file(path)
+    track.require_frames_from(0)
+    track.xy[track.codes == 0] = -1.0
+    return track
 
 
 def export_dataset(root: Path, out_dir: Path, *, predictions: Path | None = None,
@@ -720,7 +697,8 @@ def export_dataset(root: Path, out_dir: Path, *, predictions: Path | None = None
     tasks = []
     for clip in discover_clips(root, require_labels=False):
         if predictions is not None:
-            codes, xy = read_track_csv(Path(predictions) / f"{clip.name}.csv")
+            track = read_track_csv(Path(predictions) / f"{clip.name}.csv")
+            codes, xy = track.codes, track.xy
             if len(codes) != len(clip):
                 raise DataError(Path(predictions) / f"{clip.name}.csv", f"{len(codes)} rows for {len(clip)} frames")
         elif clip.labels is not None:

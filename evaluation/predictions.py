@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 
 from data_prep.atomic import atomic_path
-from data_prep.clips import DataError, read_csv_rows
+from data_prep.clips import DataError
+from data_prep.tracks import TRACK_COLUMNS, read_track_file
 
-HEADER = ("frame", "code", "x", "y")
+HEADER = TRACK_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -49,29 +50,13 @@ def write_track(path: Path, track: Track, extra: dict[str, list] | None = None, 
 
 
 def read_track(path: Path, n_frames: int) -> Track:
-    """Read a predictions csv that must hold one row per frame 0..n_frames-1, in order."""
+    """Read a predictions csv that must hold one row per frame 0..n_frames-1, in order
+    (:func:`data_prep.tracks.read_track_file` checks each row)."""
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "predictions file is missing")
-    rows = read_csv_rows(path)
-    if not rows or [c.strip().lower() for c in rows[0][:4]] != list(HEADER):
-        raise DataError(path, f"header must be {','.join(HEADER)}", 1)
-    body = [(line, row) for line, row in enumerate(rows[1:], start=2) if any(c.strip() for c in row)]
-    if len(body) != n_frames:
-        raise DataError(path, f"{len(body)} prediction rows for a clip of {n_frames} frames")
-    codes, xy = np.zeros(n_frames, np.int64), np.full((n_frames, 2), -1.0)
-    for i, (line, row) in enumerate(body):
-        try:
-            frame, code = int(row[0]), int(float(row[1]))
-            x = float(row[2]) if len(row) > 2 and row[2].strip() else -1.0
-            y = float(row[3]) if len(row) > 3 and row[3].strip() else -1.0
-        except (ValueError, IndexError, OverflowError):
-            raise DataError(path, f"cannot parse row {row!r}", line) from None
-        if frame != i:
-            raise DataError(path, f"row is frame {frame}, expected frame {i}", line)
-        if code not in (0, 1, 2, 3) or float(row[1]) != code:
-            raise DataError(path, f"code {row[1]!r} is not one of 0, 1, 2, 3", line)
-        if not (np.isfinite(x) and np.isfinite(y)):
-            raise DataError(path, f"coordinates must be finite, got {row[2:4]!r}", line)
-        codes[i], xy[i] = code, (x, y)
-    return Track(codes, xy)
+    track = read_track_file(path)
+    if len(track.frames) != n_frames:
+        raise DataError(path, f"{len(track.frames)} prediction rows for a clip of {n_frames} frames")
+    track.require_frames_from(0)
+    return Track(track.codes, track.xy)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,9 +25,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from data_prep.atomic import atomic_path
-from data_prep.clips import DataError, read_csv_rows
+from data_prep.clips import DataError
 from data_prep.events import EVENT_NAMES, NET_FPS, EventTrack, net_input, resample
 from data_prep.paths import PROJECT_ROOT
+from data_prep.tracks import read_track_file
 
 if TYPE_CHECKING:
     from model.events import EventNet
@@ -169,51 +169,18 @@ def _bridge(xy: np.ndarray, present: np.ndarray, gap: int) -> tuple[np.ndarray, 
 
 def read_track_csv(path: Path, size: tuple[int, int] = (1280, 720), fps: float = NET_FPS
                    ) -> tuple[EventTrack, list[str], list[list[str]]]:
-    """A ``frame,code,x,y[,...]`` track csv: (the track over frames first..last, header, rows as read).
-
-    Frames missing between two rows count as no ball. Raises :class:`DataError` naming the line.
-    """
-    path = Path(path)
-    rows = read_csv_rows(path)
-    if not rows:
-        raise DataError(path, "empty file, expected a header frame,code,x,y", 1)
-    header = [cell.strip().lower() for cell in rows[0]]
-    missing = [name for name in ("frame", "code", "x", "y") if name not in header]
-    if missing:
-        raise DataError(path, f"missing column(s) {', '.join(missing)}; expected frame,code,x,y", 1)
-    col = {name: header.index(name) for name in ("frame", "code", "x", "y")}
-    body = [(line, row) for line, row in enumerate(rows[1:], start=2) if any(c.strip() for c in row)]
-    frames, codes, xy = [], [], []
-    for line, row in body:
-        if len(row) < len(header):
-            raise DataError(path, f"{len(row)} cells, the header names {len(header)}", line)
-        try:
-            values = [float(row[col[name]]) for name in ("frame", "code", "x", "y")]
-        except ValueError:
-            raise DataError(path, f"not a number in {row!r}", line) from None
-        if not all(math.isfinite(v) for v in values):
-            raise DataError(path, f"NaN or infinite value in {row!r}", line)
-        frame, code, x, y = values
-        if frame != int(frame) or frame < 0:
-            raise DataError(path, f"frame {row[col['frame']]!r} is not a frame number", line)
-        if frames and frame <= frames[-1]:
-            what = "duplicate" if frame == frames[-1] else "unsorted"
-            raise DataError(path, f"{what} frame {int(frame)} after frame {int(frames[-1])}: frames must increase",
-                            line)
-        frames.append(frame)
-        codes.append(code)
-        xy.append((x, y))
-    if not frames:
+    """A ``frame,code,x,y[,...]`` track csv (:func:`data_prep.tracks.read_track_file`): (the track over frames
+    first..last, header, rows as read). Frames missing between two rows count as no ball. Raises
+    :class:`DataError` naming the line."""
+    rows = read_track_file(path)
+    if not len(rows.frames):
         raise DataError(path, "no rows after the header", 1)
-    first, last = int(frames[0]), int(frames[-1])
-    n = last - first + 1
+    first, n = int(rows.frames[0]), int(rows.frames[-1] - rows.frames[0]) + 1
     full_xy, present = np.full((n, 2), -1.0), np.zeros(n, bool)
-    index = np.array(frames, np.int64) - first
-    codes_arr, xy_arr = np.array(codes), np.array(xy)
-    present[index] = codes_arr > 0
-    full_xy[index] = xy_arr
-    track = EventTrack(path.stem, 0, full_xy, present, np.full(n, -1, np.int64), tuple(size), float(fps))
-    return track, rows[0], [row for _, row in body]
+    present[rows.frames - first] = rows.codes > 0
+    full_xy[rows.frames - first] = rows.xy
+    track = EventTrack(Path(path).stem, 0, full_xy, present, np.full(n, -1, np.int64), tuple(size), float(fps))
+    return track, rows.header, rows.rows
 
 
 def write_event_csv(path: Path, header: list[str], rows: list[list[str]], first_frame: int,
