@@ -93,7 +93,6 @@ class ProposalConfig(CommonConfig):
     heat_sigma: float = 1.0  # of the Gaussian target, in heatmap cells; 0.7 found fewer balls
     offset_weight: float = 1.0  # weight of the sub-cell (proposal) or sub-pixel (refine) position loss
     offset_reach: int = 1  # the offset is trained at cells up to this far from the ball's, each pointing at it
-    signed_diffs: bool = True  # frame differences keep their sign: where the ball arrived vs where it left
     # Candidates are at least this many heatmap cells apart after their sub-cell offsets (0 = 3x3 max-pool on the
     # cells): 1 found at least as many balls among 5 candidates on every held-out set (README: design choices).
     peak_radius: float = 1.0

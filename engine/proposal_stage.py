@@ -51,7 +51,7 @@ def build(cfg: ProposalConfig) -> StageParts:
 def build_model(cfg: ProposalConfig) -> ProposalNet:
     """The freshly initialised network a proposal config describes."""
     return ProposalNet(frames=cfg.frames, widths=tuple(cfg.widths), diffs=cfg.diffs, offset_reach=cfg.offset_reach,
-                       signed_diffs=cfg.signed_diffs, peak_radius=cfg.peak_radius)
+                       peak_radius=cfg.peak_radius)
 
 
 def validate_proposal(model: ProposalNet, clips: list[Clip], spec: StackSpec, cache: FrameCache, k: int,

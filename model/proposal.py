@@ -6,8 +6,8 @@ the proposal accurate to a few full-resolution pixels at a quarter of the decode
 
 Besides the colour frames the net sees the differences of consecutive frames, signed: a moving ball leaves a
 positive blob where it arrived and a negative one where it left, so each frame's heatmap can tell its own ball
-from its neighbours'. Absolute differences (the older weights) show two equal blobs and confused far, slow balls
-with their position one or two frames away.
+from its neighbours'. Absolute differences (weights before 1c15148, no longer built) show two equal blobs and
+confused far, slow balls with their position one or two frames away.
 
 The offset is trained not only at the ball's cell but at every cell within ``offset_reach`` cells of it, each
 pointing at the ball centre (FCOS-style centre sampling). The focal loss barely penalises a peak one cell off the
@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
+from model.checkpoint import CheckpointError
 from model.peaks import STRIDE, cells_to_pixels, pixels_to_cells  # noqa: F401 (their home before)
 
 
@@ -38,15 +39,19 @@ from model.peaks import STRIDE, cells_to_pixels, pixels_to_cells  # noqa: F401 (
 class ProposalNetArgs:
     """Everything needed to rebuild the network from a checkpoint and to read its output."""
 
+    # The defaults are the shipped network's (weights/tracker.pt).
     frames: int = 3
     widths: tuple[int, ...] = (16, 32, 64, 96)  # stem (stride 2), then strides 4, 8, 16
-    diffs: bool = True  # also feed frame_t - frame_{t-1}: motion without the network having to learn subtraction
-    offset_reach: int = 0  # cells around the ball whose offset points at it; 0 = its own cell only (older weights)
-    signed_diffs: bool = False  # keep the sign of the frame differences (False = |difference|, older weights)
+    diffs: bool = True  # also feed frame_t - frame_{t-1} (signed): motion without learning subtraction
+    offset_reach: int = 1  # cells around the ball whose offset points at it; 0 = its own cell only
     # Candidates: no two within this many cells, after their sub-cell offsets (0 = CenterNet's 3x3 max-pool on the
-    # cell grid, which the older weights' refiners and decoders were fitted to);
-    # see :func:`model.peaks.extract_candidates`.
-    peak_radius: float = 0.0
+    # cell grid); see :func:`model.peaks.extract_candidates`.
+    peak_radius: float = 1.0
+
+
+# What checkpoints from before a field existed were built with (their model_args lack it): 1c15148 added
+# offset_reach, 5ea9b51 peak_radius.
+EARLIER_ARGS = {"offset_reach": 0, "peak_radius": 0.0}
 
 
 def conv_bn(cin: int, cout: int, stride: int = 1, kernel: int = 3) -> nn.Sequential:
@@ -58,10 +63,10 @@ class ProposalNet(nn.Module):
     """Heatmap + offset for each of ``frames`` stacked frames."""
 
     def __init__(self, *, frames: int = 3, widths: tuple[int, ...] = (16, 32, 64, 96), diffs: bool = True,
-                 offset_reach: int = 0, signed_diffs: bool = False, peak_radius: float = 0.0):
+                 offset_reach: int = 1, peak_radius: float = 1.0):
         super().__init__()
         assert len(widths) == 4, "widths are (stem, stride 4, stride 8, stride 16)"
-        self.args = ProposalNetArgs(frames, tuple(widths), diffs, offset_reach, signed_diffs, peak_radius)
+        self.args = ProposalNetArgs(frames, tuple(widths), diffs, offset_reach, peak_radius)
         self.frames = frames
         c0, c1, c2, c3 = widths
         cin = 3 * frames + (frames - 1 if diffs else 0)
@@ -88,7 +93,7 @@ class ProposalNet(nn.Module):
         if self.args.diffs:
             gray = frames.mean(dim=2)  # (b, t, H, W)
             diff = gray[:, 1:] - gray[:, :-1]
-            parts.append(rearrange((diff if self.args.signed_diffs else diff.abs()) * 4, "b t h w -> b h w t"))
+            parts.append(rearrange(diff * 4, "b t h w -> b h w t"))
         return rearrange(torch.cat(parts, dim=-1), "b h w c -> b c h w")
 
     def forward_features(self, frames: torch.Tensor) -> torch.Tensor:
@@ -115,9 +120,15 @@ class ProposalNet(nn.Module):
 def build_proposal(args: ProposalNetArgs | dict) -> ProposalNet:
     """Rebuild a :class:`ProposalNet` from its args (a dataclass or the dict stored in a checkpoint)."""
     if isinstance(args, dict):
-        # Checkpoints from before the compact encoder became the only one record backbone="compact".
+        # Checkpoints from before the compact encoder became the only one record backbone="compact". Networks fed
+        # |frame differences| (before 1c15148, whose args lack offset_reach, or signed_diffs=False since) are built
+        # only by that code; later checkpoints recorded signed_diffs=True, and those of today record nothing.
         assert args.get("backbone", "compact") == "compact", f"backbone {args['backbone']!r} is no longer supported"
-        kept = {name: value for name, value in args.items() if name != "backbone"}
+        if args.get("diffs", True) and (args.get("signed_diffs") is False or "offset_reach" not in args):
+            raise CheckpointError("a proposal network on absolute frame differences (before 1c15148) is no "
+                                  "longer supported: use weights/tracker.pt, or that commit's code")
+        kept = {**EARLIER_ARGS, **{name: value for name, value in args.items() if name not in ("backbone",
+                                                                                               "signed_diffs")}}
         args = ProposalNetArgs(**{**kept, "widths": tuple(args["widths"])})
     return ProposalNet(**asdict(args))
 
@@ -130,7 +141,7 @@ class ProposalLoss(nn.Module):
     heat (b, t, h, w), offset (b, t, 2), cell (b, t, 2) as (col, row), has_ball (b, t), weight (b, t).
     """
 
-    def __init__(self, offset_weight: float = 1.0, offset_reach: int = 0):
+    def __init__(self, offset_weight: float = 1.0, offset_reach: int = 1):
         super().__init__()
         self.offset_weight, self.offset_reach = offset_weight, offset_reach
 

@@ -10,7 +10,7 @@ import train
 from data_prep.stacks import heatmap_targets
 from engine.config import ProposalConfig
 from engine.loop import autocast_dtype, budget_pace, cpu_has_amx, epochs_within_budget
-from model.checkpoint import load_checkpoint
+from model.checkpoint import CheckpointError, load_checkpoint
 from model.proposal import (
     STRIDE,
     ProposalLoss,
@@ -33,7 +33,7 @@ def test_shapes_and_finite():
     net = ProposalNet(frames=3)
     logits, offset = net(torch.rand(2, 3, 3, 96, 160))
     assert logits.shape == (2, 3, 24, 40) and offset.shape == (2, 3, 2, 24, 40)
-    assert torch.isfinite(logits).all() and ((offset >= 0) & (offset <= 1)).all()
+    assert torch.isfinite(logits).all() and ((offset >= -1) & (offset <= 2)).all()  # within offset_reach 1
     with pytest.raises(AssertionError, match="multiples of 16"):
         net(torch.rand(1, 3, 3, 90, 160))
 
@@ -44,17 +44,19 @@ def test_signed_diffs_tell_where_the_ball_arrived_from_where_it_left():
     frames = torch.zeros(1, 3, 3, 32, 48)
     for t, col in enumerate((8, 20, 32)):  # a bright dot moving right
         frames[0, t, :, 16, col] = 1.0
-    signed = ProposalNet(frames=3, signed_diffs=True).input_channels(frames)[0, 9:]
-    unsigned = ProposalNet(frames=3).input_channels(frames)[0, 9:]
+    signed = ProposalNet(frames=3).input_channels(frames)[0, 9:]
     assert signed[0, 16, 20] > 0 > signed[0, 16, 8] and signed[1, 16, 32] > 0 > signed[1, 16, 20]
-    assert unsigned[0, 16, 20] == unsigned[0, 16, 8] > 0
-    old_args = {"frames": 3, "widths": [16, 32, 64, 96], "diffs": True, "offset_reach": 0, "backbone": "compact"}
-    assert build_proposal(old_args).args.signed_diffs is False  # checkpoints from before the option keep |diff|
+    old_args = {"frames": 3, "widths": [16, 32, 64, 96], "diffs": True, "backbone": "compact"}  # before 1c15148
+    for unsigned in (old_args, {**old_args, "offset_reach": 0, "signed_diffs": False}):  # |diff|: 1c15148's code
+        with pytest.raises(CheckpointError, match="absolute frame differences"):
+            build_proposal(unsigned)
+    shipped = {**old_args, "offset_reach": 1, "signed_diffs": True, "peak_radius": 1.0}  # weights/tracker.pt's
+    assert build_proposal(shipped).args == build_proposal(asdict(ProposalNet().args)).args == ProposalNet().args
 
 
 def test_input_channels_are_each_frames_colours_then_the_differences_laid_out_channels_last():
     frames = torch.rand(2, 3, 3, 32, 48)
-    x = ProposalNet(frames=3, signed_diffs=True).input_channels(frames)
+    x = ProposalNet(frames=3).input_channels(frames)
     assert x.shape == (2, 11, 32, 48) and x.is_contiguous(memory_format=torch.channels_last)
     for t in range(3):
         torch.testing.assert_close(x[:, 3 * t:3 * t + 3], frames[:, t] - 0.5)
@@ -98,7 +100,7 @@ def test_radius_zero_is_the_max_pool_of_the_older_weights_which_they_load_with()
     xy, score = extract_candidates(logits, offset, k=3, radius=0)  # the faint ball next to the distractor is lost
     torch.testing.assert_close(xy[0, :2], cells_to_pixels(torch.tensor([[20.5, 10.5], [5.5, 3.5]])))
     assert score[0, 2] < 0.01
-    old = {k: v for k, v in asdict(ProposalNet(frames=3).args).items() if k != "peak_radius"}
+    old = {k: v for k, v in asdict(ProposalNet(frames=3).args).items() if k != "peak_radius"} | {"signed_diffs": True}
     assert build_proposal(old).args.peak_radius == 0
 
 
@@ -144,7 +146,7 @@ def test_offset_reach_lets_a_neighbouring_peak_point_at_the_ball():
     centre_only = exact.clone()
     centre_only[0, 0, :, t["cell"][0][1] + 1, t["cell"][0][0]] = 0.5  # one neighbour wrong: the loss sees it
     assert criterion(logits, centre_only, targets)["offset"].item() > 0.01
-    assert ProposalLoss()(logits, centre_only, targets)["offset"].item() == pytest.approx(0, abs=1e-6)
+    assert ProposalLoss(offset_reach=0)(logits, centre_only, targets)["offset"].item() == pytest.approx(0, abs=1e-6)
     # a peak one cell below the ball still reports the ball's position
     col, row = t["cell"][0]
     peak = torch.full((1, 24, 40), -9.0)
