@@ -10,8 +10,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from cli.config_args import add_config_args, config_from_args
 from engine import train as engine_train
-from engine.config import add_config_args, config_from_args
 from engine.runs import training_state
 from engine.train import STAGES
 

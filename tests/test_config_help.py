@@ -4,7 +4,8 @@ import dataclasses
 
 import pytest
 
-from engine.config import BaselineConfig, ProposalConfig, RefineConfig, add_config_args, field_docs
+from cli.config_args import add_config_args, field_docs
+from engine.config import BaselineConfig, ProposalConfig, RefineConfig
 
 
 @pytest.mark.parametrize("cls", [ProposalConfig, RefineConfig, BaselineConfig])
