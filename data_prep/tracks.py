@@ -5,13 +5,12 @@ Label Studio export read them: :func:`read_track_file` is the one reader they sh
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from data_prep.clips import DataError, read_csv_rows
+from data_prep.clips import DataError, cell_float, read_csv_rows
 
 TRACK_COLUMNS = ("frame", "code", "x", "y")
 
@@ -80,14 +79,6 @@ def read_track_file(path: Path) -> TrackFile:
 
 
 def _number(path: Path, line: int, column: str, text: str, blank: bool) -> float:
-    """A finite number from a cell; ``blank``: an empty cell is -1 (no position)."""
-    text = text.strip()
-    if blank and not text:
-        return -1.0
-    try:
-        value = float(text)
-    except ValueError:
-        raise DataError(path, f"{column} is not a number: {text!r}", line) from None
-    if not math.isfinite(value):
-        raise DataError(path, f"{column} is NaN or infinite: {text!r}", line)
-    return value
+    """A finite number from a cell (:func:`data_prep.clips.cell_float`); ``blank``: an empty cell is -1 (no
+    position)."""
+    return -1.0 if blank and not text.strip() else cell_float(path, line, column, text.strip())

@@ -191,7 +191,7 @@ def test_cli_writes_the_rows_with_an_event_column(tmp_path, trained, capsys):
 
 @pytest.mark.parametrize("header, rows, line, message", [
     (["frame", "code", "x"], [[0, 1, 3]], 1, "missing column"),
-    (["frame", "code", "x", "y"], [[0, 1, 3, 4], [1, 1, "nan", 4]], 3, "NaN"),
+    (["frame", "code", "x", "y"], [[0, 1, 3, 4], [1, 1, "nan", 4]], 3, "x is not finite"),
     (["frame", "code", "x", "y"], [[0, 1, 3, 4], [2, 1, 3, 4], [1, 1, 3, 4]], 4, "unsorted"),
     (["frame", "code", "x", "y"], [[0, 1, 3, 4], [0, 1, 3, 4]], 3, "duplicate"),
     (["frame", "code", "x", "y"], [[0, 1, "a", 4]], 2, "not a number"),

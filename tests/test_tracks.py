@@ -28,7 +28,7 @@ def test_columns_are_found_by_name_and_blank_positions_are_minus_one(tmp_path):
     ("0,1,1,1\n0,1,1,1\n", "t.csv:3: duplicate frame 0"),
     ("1,1,1,1\n0,1,1,1\n", "t.csv:3: unsorted frame 0"),
     ("0,4,1,1\n", "t.csv:2: code '4' is not 0, 1, 2 or 3"),
-    ("0,1,inf,1\n", "t.csv:2: x is NaN or infinite"),
+    ("0,1,inf,1\n", "t.csv:2: x is not finite"),
     ("0.5,1,1,1\n", "t.csv:2: frame '0.5' is not a frame number"),
     ("0,1,a,1\n", "t.csv:2: x is not a number"),
 ])
