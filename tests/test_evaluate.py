@@ -200,3 +200,9 @@ def test_a_full_disk_or_a_read_only_out_is_one_error_line(fault, tmp_path, monke
         expected = f"error: {out}: Read-only file system"
     assert evaluate.cli(["--data", str(data), "--games", "1", "--predictions", str(preds), "--out", str(out)]) == 2
     assert capsys.readouterr().err.strip().splitlines()[-1] == expected
+
+
+def test_the_options_the_demo_fills_in_default_as_the_flags_do():
+    from cli.args import EvaluationOptions, parse_args
+
+    assert parse_args([]) == EvaluationOptions()
