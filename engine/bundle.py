@@ -52,8 +52,9 @@ log = logging.getLogger(__name__)
 
 GRID = {"presence_bias": [-6.0, -4.5, -3.0, -2.0, -1.0, 0.0, 1.0], "start_cost": [1.0, 3.0, 5.0, 8.0, 12.0, 16.0],
         "max_gap": [3, 6, 9, 12], "proposal_weight": [0.0, 0.5, 1.0, 2.0], "static_px": [1.0, 3.0, 6.0, 10.0],
-        "static_cost": [0.5, 1.5, 3.0]}
+        "static_cost": [0.5, 1.5, 3.0], "lead": [0.0, 0.05, 0.1, 0.15, 0.2, 0.25]}
 EMISSION_KEYS = ("presence_bias", "proposal_weight")  # the costs that change only the emissions
+FILL_KEYS = ("lead", "max_gap")  # the parameters that change only the track after the Viterbi choice
 
 
 def decode_score(outputs: list[ClipOutput], clips: list[Clip], params: DecodeParams) -> float:
@@ -89,13 +90,13 @@ def calibrate_decode(outputs: list[ClipOutput], clips: list[Clip], base: DecodeP
     :func:`calibration_objective`, the base params' objective).
 
     Every combination of ``GRID`` is scored, cheaply: the presence costs change only the emissions, decoded together
-    in one Viterbi pass per setting of the motion costs, and the gap length only the filling after it.
+    in one Viterbi pass per setting of the motion costs, and the lead and gap length only the track after it.
     """
     base_score = calibration_objective(clips, [decode_track(out.refined.xy, out.refined.prob, out.refined.code, base,
                                                             out.candidates.score, clip.size)
                                                for out, clip in zip(outputs, clips)])
     best, best_score = base, base_score
-    motion_keys = [k for k in GRID if k not in (*EMISSION_KEYS, "max_gap")]
+    motion_keys = [k for k in GRID if k not in (*EMISSION_KEYS, *FILL_KEYS)]
     for motion_values in itertools.product(*(GRID[k] for k in motion_keys)):
         motion = replace(base, **dict(zip(motion_keys, motion_values)))
         variants = [replace(motion, **dict(zip(EMISSION_KEYS, values)))
@@ -104,8 +105,8 @@ def calibrate_decode(outputs: list[ClipOutput], clips: list[Clip], base: DecodeP
                                                           for p in variants]), motion) for out in outputs]
         for v, variant in enumerate(variants):
             choices = [chosen_track(out.refined.xy, out.refined.code, path[v]) for out, path in zip(outputs, paths)]
-            for max_gap in GRID["max_gap"]:
-                params = replace(variant, max_gap=max_gap)
+            for fill_values in itertools.product(*(GRID[k] for k in FILL_KEYS)):
+                params = replace(variant, **dict(zip(FILL_KEYS, fill_values)))
                 value = calibration_objective(clips, [fill_track(*choice, params, clip.size)
                                                       for choice, clip in zip(choices, clips)])
                 if value > best_score + 1e-9:

@@ -42,7 +42,8 @@ def test_batched_viterbi_decodes_each_emission_as_viterbi_does():
 
 def test_calibration_finds_the_best_combination_of_the_grid(monkeypatch):
     grid = {"presence_bias": [-2.0, 0.0, 2.0], "start_cost": [1.0, 8.0], "max_gap": [3, 9],
-            "proposal_weight": [0.0, 1.0], "static_px": [1.0, 6.0], "static_cost": [0.5, 3.0]}
+            "proposal_weight": [0.0, 1.0], "static_px": [1.0, 6.0], "static_cost": [0.5, 3.0],
+            "lead": [0.0, 0.15]}
     monkeypatch.setattr(bundle, "GRID", grid)
     outputs, clips = zip(*(ball_clip(seed) for seed in range(2)))
     outputs, clips = list(outputs), list(clips)
