@@ -93,7 +93,8 @@ def main() -> None:
         if band.any():
             mean = float(along[band].mean())
             bands.append({"speed": [low, high], "frames": int(band.sum()), "along_px": mean})
-            rows.append((f"speed {low:g}-{high:g} px/frame", f"along-track error {mean:+.2f} px  {band.sum():4d} frames"))
+            rows.append((f"speed {low:g}-{high:g} px/frame",
+                         f"along-track error {mean:+.2f} px  {band.sum():4d} frames"))
     # least squares: along = -alpha * speed, so a lead of (lead + alpha) would zero it
     alpha = float(-(along * speed).sum() / max((speed ** 2).sum(), 1e-9))
     rows.append(("lead to zero it", f"{params.lead + alpha:.3f}"))
