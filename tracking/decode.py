@@ -194,10 +194,12 @@ def lead_positions(codes: np.ndarray, positions: np.ndarray, lead: float) -> np.
     present = codes > 0
     both = present[1:] & present[:-1]  # (n - 1,) steps t -> t + 1 between two detections
     step = np.where(both[:, None], positions[1:] - positions[:-1], 0.0)
-    before = np.r_[False, both]
-    after = np.r_[both, False]
-    total = np.r_[[[0.0, 0.0]], step] + np.r_[step, [[0.0, 0.0]]]  # (n, 2) step in + step out
-    velocity = total / np.maximum(before.astype(int) + after.astype(int), 1)[:, None]
+    total, count = np.zeros(positions.shape), np.zeros(len(codes))
+    total[1:] += step  # the step in
+    total[:-1] += step  # the step out
+    count[1:] += both
+    count[:-1] += both
+    velocity = total / np.maximum(count, 1)[:, None]
     return np.where(present[:, None], positions + lead * velocity, positions)
 
 
