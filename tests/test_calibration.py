@@ -69,3 +69,17 @@ def test_the_objective_is_the_mean_of_sibatracc_and_f1_at_10_px():
     sibatracc = 1 - 15 / (5 * 40)
     f1 = 2 * (15 / 30) * 1.0 / (15 / 30 + 1.0)  # precision 15 / 30, recall 15 / 15
     assert bundle.calibration_objective([clip], [track]) == pytest.approx((sibatracc + f1) / 2)
+
+
+def test_the_calibration_leads_a_ball_that_the_networks_place_behind_its_label():
+    ball = flight(15, velocity=(60.0, -40.0))  # about 70 px a frame: 0.25 of it behind is 18 px off
+    xy, prob, code, slot = candidate_set(ball, k=2, seed=1)
+    rows = np.arange(len(ball))
+    xy[rows, slot] = ball - 0.25 * np.gradient(ball, axis=0)
+    labels = Labels(np.ones(len(ball), np.int64), ball, np.full(len(ball), -1), None)
+    clip = Clip(1, 1, Path("clip"), tuple(Path(f"{i:04d}.jpg") for i in rows), labels, (1280, 720))
+    output = ClipOutput(None, Candidates(xy, prob), Refined(prob, xy, code))
+    best, best_score, base_score = bundle.calibrate_decode([output], [clip], DecodeParams(lead=0.0))
+    assert best.lead >= 0.15 and best_score > base_score  # 0.15 is the first lead that scores every ball right
+    track = decode_track(xy, prob, code, best, size=clip.size)
+    assert np.linalg.norm(track.xy - ball, axis=1).max() < 8.0

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from data_prep.clips import load_clip
 from evaluation.predictions import Track
 from tracking.candidates import Candidates, Refined
+from tracking.decode import DecodeParams, decode_track
 from tracking.output import ClipOutput
-from tracking.pseudo_labels import IGNORED, PseudoLabelParams, pseudo_labels, reverse_output, trajectory_residuals
+from tracking.pseudo_labels import (
+    IGNORED,
+    PseudoLabelParams,
+    label_clip,
+    pseudo_labels,
+    reverse_output,
+    trajectory_residuals,
+)
 
 
 def flight(n: int = 20) -> np.ndarray:
@@ -122,3 +131,26 @@ def test_extra_data_joins_the_training_split_only(make_clip, tmp_path):
     _, train, val = resolve_splits(tmp_path / "main", [1], [2], extra=[tmp_path / "pseudo"])
     assert [str(c.path.relative_to(tmp_path)) for c in train] == ["main/game1/clip1", "pseudo/game7/clip1"]
     assert [str(c.path.relative_to(tmp_path)) for c in val] == ["main/game2/clip1"]
+
+
+class ReplayTeacher:
+    """A tracker whose refiner finds ``ball`` (n, 2) in every frame: its track is its decoder's on that one candidate,
+    forwards on the first pass, on the reversed frames after."""
+
+    def __init__(self, ball: np.ndarray, decode: DecodeParams):
+        self.ball, self.decode, self.passes = ball, decode, 0
+
+    def track_frames(self, frames, total=None, desc=""):
+        n = len(list(frames))
+        xy = (self.ball if self.passes == 0 else self.ball[::-1])[:n, None].copy()
+        self.passes += 1
+        prob, code = np.full((n, 1), 0.95), np.ones((n, 1), np.int64)
+        return ClipOutput(decode_track(xy, prob, code, self.decode), Candidates(xy, prob), Refined(prob, xy, code))
+
+
+def test_a_fast_ball_is_labelled_where_the_networks_see_it_whatever_the_teachers_lead(make_clip):
+    ball = flight()  # 23 px a frame at first: a lead of 0.15 would move the two passes 7 px apart
+    clip = load_clip(make_clip(n=len(ball), size=(640, 480)), require_labels=False)
+    labels, forward = label_clip(ReplayTeacher(ball, DecodeParams(lead=0.15)), clip)
+    assert (labels.code == 1).all()
+    np.testing.assert_allclose(labels.xy, ball, atol=1e-6)

@@ -27,9 +27,10 @@ Its figures on labelled clips treated as unlabelled: ``python bench/pseudo_label
 """
 from __future__ import annotations
 
+import copy
 import logging
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -139,6 +140,10 @@ def label_clip(teacher: Tracker, clip: Clip, params: PseudoLabelParams = PseudoL
                ) -> tuple[PseudoLabels, ClipOutput]:
     """The teacher's forward and backward passes over ``clip`` (frames streamed from disk both ways) turned into
     pseudo-labels; also returns the forward pass, the teacher's own track."""
+    # Decoded without the lead (tracking.decode): a label goes where the networks see the ball, the streak's centre,
+    # as the synthetic frames are labelled; led forwards in each pass's own time, the two passes would part.
+    teacher = copy.copy(teacher)
+    teacher.decode = replace(teacher.decode, lead=0.0)
     forward = teacher.track_frames(clip.iter_frames(), total=len(clip), desc=f"{clip.name} forward")
     backward = teacher.track_frames((read_frame(path) for path in reversed(clip.frames)), total=len(clip),
                                     desc=f"{clip.name} backward")
