@@ -136,11 +136,17 @@ def test_a_shot_whose_first_frame_hides_the_court_is_looked_at_again(monkeypatch
     import tracking.rally as rally
 
     image, _ = rendered
-    answers = iter([None, None, "court"])  # the first two looks miss (a player over the lines), the third finds it
-    monkeypatch.setattr(rally, "detect_court", lambda frame: next(answers))
+    # The first two looks miss (a player over the lines: court-like, no fit), the third finds it.
+    answers = iter([(None, True), (None, True), ("court", True)])
+    monkeypatch.setattr(rally, "search_court", lambda frame: next(answers))
     watch = rally.CourtWatch()
     list(watch.watch([image] * 25))
     assert watch.starts == [0] and watch.courts == ["court"]  # frames 0, 10 and 20 looked at; one shot, its court
+    # A shot with nothing court-like on its first frame (a close-up) is not looked at again.
+    answers = iter([(None, False)])
+    watch = rally.CourtWatch()
+    list(watch.watch([image] * 25))
+    assert watch.courts == [None] and watch.detections == 1
 
 
 def test_a_pan_reuses_the_last_court_moved_by_the_camera(monkeypatch, rendered):

@@ -53,7 +53,7 @@ REFINE_WIDTH = 1280  # ridge search and the final fit
 MIN_SHARE = 0.75  # of a hypothesis's in-view samples on the (dilated, 640-wide) line mask, to be refined
 MAX_LINES = 8  # strongest candidates kept per direction
 MAX_VERTICAL = 6  # of the others, those meeting at the sidelines' vanishing point
-HOUGH_BINS = 180  # angle bins over 180 degrees
+HOUGH_BINS = 360  # angle bins over 180 degrees
 HORIZONTAL_DEG = 25.0  # a line within this of horizontal is a baseline or service line candidate
 
 
@@ -486,6 +486,12 @@ MIN_LINES = 7  # model lines confirmed (a quarter of their in-view samples on a 
 
 def detect_court(rgb: np.ndarray) -> CourtFit | None:
     """The court in an RGB frame (H, W, 3), or ``None`` when the frame shows no main-camera court view."""
+    return search_court(rgb)[0]
+
+
+def search_court(rgb: np.ndarray) -> tuple[CourtFit | None, bool]:
+    """:func:`detect_court`, and whether any hypothesis was court-like enough to be refined (False: a close-up,
+    the crowd, a graphic; True and no court: maybe a court hidden in part, worth another look on a later frame)."""
     hgt, wid = rgb.shape[:2]
     refine_scale = REFINE_WIDTH / wid
     white = _whiteness(rgb, REFINE_WIDTH)
@@ -497,7 +503,7 @@ def detect_court(rgb: np.ndarray) -> CourtFit | None:
     hor, ver = _candidate_lines(mask)
     ver = _vanishing_filter(ver, mask.shape[::-1])[:MAX_VERTICAL]
     if len(hor) < 2 or len(ver) < 2:
-        return None
+        return None, False
     hor = _distinct(hor[np.argsort(-_between_support(hor, ver, mask))], mask.shape[1])[:MAX_LINES]
     hit_map = cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     up = _rescale(refine_scale / small_scale)
@@ -519,13 +525,13 @@ def detect_court(rgb: np.ndarray) -> CourtFit | None:
         if best is not None and best[1] > GOOD_SCORE:
             break
     if best is None:
-        return None
+        return None, bool(tried)
     h, score, lines_seen, both, k = best
     if score < MIN_SCORE or lines_seen < MIN_LINES or not both:
         log.debug("no court: score %.2f, %d lines", score, lines_seen)
-        return None
+        return None, True
     back = _rescale(1 / refine_scale) @ h
-    return CourtFit(back / back[2, 2], (wid, hgt), score, lines_seen, k)
+    return CourtFit(back / back[2, 2], (wid, hgt), score, lines_seen, k), True
 
 
 def refine_court(rgb: np.ndarray, prior: CourtFit, shift: np.ndarray | None = None) -> CourtFit | None:
@@ -538,7 +544,7 @@ def refine_court(rgb: np.ndarray, prior: CourtFit, shift: np.ndarray | None = No
         return None
     refine_scale = REFINE_WIDTH / wid
     h = prior.homography if shift is None else shift @ prior.homography
-    fit = _refine(_whiteness(rgb, REFINE_WIDTH), _rescale(refine_scale) @ h, prior.distortion)
+    fit = _refine(_whiteness(rgb, REFINE_WIDTH), _rescale(refine_scale) @ h, prior.distortion, REUSE_RADII)
     if fit is None or fit[1] < GOOD_SCORE or fit[2] < MIN_LINES or not fit[3]:
         return None
     back = _rescale(1 / refine_scale) @ fit[0]
@@ -551,16 +557,20 @@ def _rescale(factor: float) -> np.ndarray:
     return np.array([[factor, 0, shift], [0, factor, shift], [0, 0, 1.0]])
 
 
-def _refine(white: np.ndarray, h: np.ndarray, k: float = 0.0):
-    """Rounds of ridge search and refit (homography, then the lens term ``k`` too); returns (H, score, lines seen,
-    both directions seen, lens term) or None."""
+REFINE_RADII = (8.0, 5.0, 3.0, 3.0)  # px at 1280 wide, searched across each model line per round
+REUSE_RADII = (8.0, 4.0, 3.0)  # the same from an earlier frame's court, whose lens term is known
+
+
+def _refine(white: np.ndarray, h: np.ndarray, k: float = 0.0, radii: tuple[float, ...] = REFINE_RADII):
+    """Rounds of ridge search and refit, one per search radius in ``radii`` (the homography, then the lens term
+    ``k`` too); returns (H, score, lines seen, both directions seen, lens term) or None."""
     size = white.shape[::-1]
-    for radius in REFINE_RADII:
+    for radius in radii:
         points, index, in_view, hits = _ridge_points(white, h, radius, k=k)
-        if len(points) < 8 or (radius == REFINE_RADII[0] and hits.sum() < 0.3 * in_view.sum()):
+        if len(points) < 8 or (radius == radii[0] and hits.sum() < 0.3 * in_view.sum()):
             return None  # a wrong hypothesis: under 30 % of the lines' samples near a ridge even 8 px around
         try:
-            h, k = _fit_with_lens(h, points, index, k, size, lens=radius < REFINE_RADII[0])
+            h, k = _fit_with_lens(h, points, index, k, size, lens=radius < radii[0])
         except (ValueError, np.linalg.LinAlgError):
             return None
     points, index, in_view, hits = _ridge_points(white, h, 2.5, k=k)
@@ -573,7 +583,6 @@ def _refine(white: np.ndarray, h: np.ndarray, k: float = 0.0):
     return h, float(score), int(seen.sum()), both, k
 
 
-REFINE_RADII = (8.0, 5.0, 3.0, 3.0)  # px at 1280 wide, searched across each model line per round
 TRIAL_ITERATIONS, FIT_ITERATIONS = 1, 3  # reweighted least-squares rounds: a fit at a trial lens term, the fit kept
 MAX_LENS = 0.3  # |k| of the radial term: a 1280-wide frame's corner moves by up to ~30 px
 

@@ -4,10 +4,11 @@ calls, the mini-map, and ``rally.json`` / ``rally.csv``.
 - **Shots**: each frame is shrunk to 64x36 grey; a frame starts a new shot when it differs from the shot's first
   frame by more than ``CUT_LEVEL`` grey levels on average (a cut, or a pan or zoom that moved the picture), so the
   court is looked for once per shot, not assumed to stay put.
-- **Court**: :func:`tracking.court.detect_court` on a shot's first frame, and again every ``RETRY_EVERY`` frames
-  (``RETRIES`` looks at most) while none is found; a shot without one (close-up, replay, crowd) has its frames
-  listed in ``rally.json``. The tracker still runs on them: a frame wrongly called "no court" would
-  otherwise be a lost ball.
+- **Court**: on a shot's first frame, the last court found moved by the camera's motion and refined
+  (:func:`tracking.court.refine_court`), else the full search (:func:`tracking.court.search_court`), again every
+  ``RETRY_EVERY`` frames (``RETRIES`` looks at most) while none is found unless a look saw nothing court-like; a
+  shot without one (close-up, replay, crowd) has its frames listed in ``rally.json``. The tracker still runs on
+  them: a frame wrongly called "no court" would otherwise be a lost ball.
 - **Events** come in as one string per frame (``''``, ``'hit'``, ``'bounce'``), from the event detector or from
   labels; a bounce is placed where the ball touched the ground (its image position is on the ground plane there)
   and called against the singles court with :func:`data_prep.court.call_bounce`. A hit is drawn and listed at the
@@ -29,7 +30,7 @@ import numpy as np
 
 from data_prep.atomic import atomic_path, write_text_atomic
 from data_prep.court import LENGTH, LINES, WIDTH, call_bounce, to_court
-from tracking.court import CourtFit, detect_court, refine_court
+from tracking.court import CourtFit, refine_court, search_court
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +74,8 @@ class CourtWatch:
         if self._key is None or np.abs(thumb - self._key).mean() > CUT_LEVEL:
             self._key = thumb
             self.starts.append(frame_index)
-            self.courts.append(self._from_last(frame, grey) or self._detect(frame, grey))
             self._tries = 1
+            self.courts.append(self._from_last(frame, grey) or self._detect(frame, grey))
             log.info("shot %d from frame %d: %s", len(self.courts) - 1, frame_index,
                      "court" if self.courts[-1] else "no court")
         elif (self.courts[-1] is None and self._tries < RETRIES
@@ -89,7 +90,9 @@ class CourtWatch:
 
     def _detect(self, frame: np.ndarray, grey: np.ndarray) -> CourtFit | None:
         self.detections += 1
-        fit = detect_court(frame)
+        fit, court_like = search_court(frame)
+        if not court_like:
+            self._tries = RETRIES  # nothing like a court (a close-up, the crowd): no second look in this shot
         if fit is not None:
             self._last = fit, cv2.resize(grey, MOTION_SIZE, interpolation=cv2.INTER_AREA)
         return fit
