@@ -57,6 +57,10 @@ def main(argv=None) -> int:
     if not videos:
         print(f"error: {VIDEOS}: no videos (pass some)", file=sys.stderr)
         return 2
+    for video in videos:
+        if not video.is_file():
+            print(f"error: {video}: no such video", file=sys.stderr)
+            return 2
     tracker = Tracker.load(None, runtime=args.runtime)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
