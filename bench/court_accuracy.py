@@ -12,7 +12,8 @@
   broadcast close-ups and crowd shots and other sports' courts (handball, badminton) as "no court", main-camera
   frames of the shared broadcasts as "court".
 - **time**: per detection, wall and CPU time of this process (on a shared machine the CPU time is the one to
-  read: the work done, all threads together; the wall time adds the waits for a core).
+  read: the work done, all threads together; the wall time adds the waits for a core), over all detections and
+  apart for those that found a court and those that did not.
 """
 from __future__ import annotations
 
