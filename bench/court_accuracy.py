@@ -12,7 +12,8 @@
   broadcast close-ups and crowd shots and other sports' courts (handball, badminton) as "no court", main-camera
   frames of the shared broadcasts as "court".
 - **time**: per detection, wall and CPU time of this process (on a shared machine the CPU time is the one to
-  read: the work done, all threads together; the wall time adds the waits for a core).
+  read: the work done, all threads together; the wall time adds the waits for a core), over all detections and
+  apart for those that found a court and those that did not.
 """
 from __future__ import annotations
 
@@ -35,12 +36,12 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE.parent / ".." / "shared" / "data"
 
 
-def timed(rgb: np.ndarray, times: list[tuple[float, float]]):
-    """Detect, appending (wall seconds, this process's CPU seconds): on a machine shared with other jobs the CPU time
-    is what the detection would take alone (the wall time adds the waits for a core)."""
+def timed(rgb: np.ndarray, times: list[tuple[float, float, bool]]):
+    """Detect, appending (wall seconds, this process's CPU seconds, court found): on a machine shared with other jobs
+    the CPU time is what the detection would take alone (the wall time adds the waits for a core)."""
     wall, cpu = time.perf_counter(), time.process_time()
     fit = detect_court(rgb)
-    times.append((time.perf_counter() - wall, time.process_time() - cpu))
+    times.append((time.perf_counter() - wall, time.process_time() - cpu, fit is not None))
     return fit
 
 
@@ -64,7 +65,7 @@ def summary(per_frame: list[np.ndarray], names: list[str]) -> dict:
             "worst_frame_mean_px": round(float(worst.mean()), 2), "worst_keypoint_px": round(float(all_err.max()), 2)}
 
 
-def real(times: list[float]) -> dict | None:
+def real(times: list) -> dict | None:
     refs = json.loads((HERE / "court_reference.json").read_text())
     per_frame, names = [], []
     for ref in refs:
@@ -79,7 +80,7 @@ def real(times: list[float]) -> dict | None:
     return summary(per_frame, names) if per_frame else None
 
 
-def synthetic(games: range, frames: tuple[int, ...], times: list[float]) -> dict:
+def synthetic(games: range, frames: tuple[int, ...], times: list) -> dict:
     per_frame, names = [], []
     world = np.concatenate([court_to_world(KEYPOINT_XY), np.zeros((len(KEYPOINT_XY), 1))], 1)
     for game in games:
@@ -98,7 +99,7 @@ def synthetic(games: range, frames: tuple[int, ...], times: list[float]) -> dict
     return summary(per_frame, names)
 
 
-def views(times: list[float]) -> dict | None:
+def views(times: list) -> dict | None:
     labels = json.loads((HERE / "court_views.json").read_text())
     counts = {"tp": 0, "fp": 0, "fn": 0, "tn": 0}  # positive = "no court"
     wrong = []
@@ -148,7 +149,7 @@ def main(argv=None) -> int:
     parser.add_argument("--synthetic-frames", type=int, nargs="+", default=(0, 60))
     parser.add_argument("--skip-views", action="store_true", help="leave out the no-court precision/recall part")
     args = parser.parse_args(argv)
-    times: list[float] = []
+    times: list[tuple[float, float, bool]] = []
     out = {"real": real(times)}
     print(json.dumps({"real": out["real"]}))
     out["synthetic"] = synthetic(range(args.synthetic_games[0], args.synthetic_games[1] + 1),
@@ -157,12 +158,16 @@ def main(argv=None) -> int:
     if not args.skip_views:
         out["views"] = views(times)
         print(json.dumps({"views": out["views"]}))
-    t = np.array(times) * 1000
-    out["time_ms"] = {"detections": len(t), **{f"{kind}_{stat}": round(float(f(t[:, k])), 1)
-                                               for k, kind in enumerate(("wall", "cpu"))
-                                               for stat, f in (("mean", np.mean), ("median", np.median),
-                                                               ("p90", lambda x: np.percentile(x, 90)))}}
-    print(json.dumps({"time_ms": out["time_ms"]}))
+    t = np.array(times)
+    found = t[:, 2] > 0
+    for part, rows in (("time_ms", t), ("time_ms_court_found", t[found]), ("time_ms_no_court", t[~found])):
+        if not len(rows):
+            continue
+        out[part] = {"detections": len(rows), **{f"{kind}_{stat}": round(float(f(1000 * rows[:, k])), 1)
+                                                 for k, kind in enumerate(("wall", "cpu"))
+                                                 for stat, f in (("mean", np.mean), ("median", np.median),
+                                                                 ("p90", lambda x: np.percentile(x, 90)))}}
+        print(json.dumps({part: out[part]}))
     return 0
 
 

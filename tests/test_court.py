@@ -137,8 +137,34 @@ def test_a_shot_whose_first_frame_hides_the_court_is_looked_at_again(monkeypatch
     import tracking.rally as rally
 
     image, _ = rendered
-    answers = iter([None, None, "court"])  # the first two looks miss (a player over the lines), the third finds it
-    monkeypatch.setattr(rally, "detect_court", lambda frame: next(answers))
+    # The first two looks miss (a player over the lines: court-like, no fit), the third finds it.
+    answers = iter([(None, True), (None, True), ("court", True)])
+    monkeypatch.setattr(rally, "search_court", lambda frame: next(answers))
     watch = rally.CourtWatch()
     list(watch.watch([image] * 25))
     assert watch.starts == [0] and watch.courts == ["court"]  # frames 0, 10 and 20 looked at; one shot, its court
+    # A shot with nothing court-like on its first frame (a close-up) is not looked at again.
+    answers = iter([(None, False)])
+    watch = rally.CourtWatch()
+    list(watch.watch([image] * 25))
+    assert watch.courts == [None] and watch.detections == 1
+
+
+def test_a_pan_reuses_the_last_court_moved_by_the_camera(monkeypatch, rendered):
+    import tracking.rally as rally
+    from tracking.rally import CourtWatch
+
+    image, _ = rendered
+    monkeypatch.setattr(rally, "CUT_LEVEL", 5.0)  # a rendered court has less texture than a broadcast's stands
+    # The camera pans 60 px left and zooms in 3 % about the centre: a new shot, the same court moved.
+    pan = cv2.getRotationMatrix2D((640, 360), 0, 1.03) + [[0, 0, -60], [0, 0, 0]]
+    panned = cv2.warpAffine(image, pan, (1280, 720), borderMode=cv2.BORDER_REFLECT)
+    watch = CourtWatch()
+    list(watch.watch([image, panned]))
+    assert watch.starts == [0, 1] and watch.detections == 1 and watch.reused == 1
+    searched = detect_court(panned)
+    reused = np.array(list(watch.courts[1].keypoints().values()))
+    assert np.abs(reused - np.array(list(searched.keypoints().values()))).max() < 0.5
+    # A cut to a picture without the court: the last court does not fit it, the full search says "no court".
+    list(watch.watch([np.full_like(image, 90)]))
+    assert watch.courts[2] is None and watch.detections == 2 and watch.reused == 1

@@ -11,12 +11,18 @@ No learning, so nothing is tied to the venues seen in development:
 3. **Hypotheses**: every pair of horizontal and every pair of other candidates, assigned to every ordered pair of the
    model's 4 horizontal and 5 other lines, gives a homography from 4 intersections; implausible ones are dropped
    (mirrored, a far side wider than the near one, a court too small) and the rest scored by how many points sampled
-   along the model's 9 lines land on line pixels, less a share of those that land in view but miss.
+   along the model's 9 lines land on line pixels, less a share of those that land in view but miss. The 5
+   strongest horizontal and 4 strongest other candidates first (3,600 hypotheses); all of them (up to 25,200) only
+   when those give no near-perfect fit. A hypothesis with under ``MIN_SHARE`` of its samples on the mask is not
+   refined (a close-up's best reach 0.7, a court view's 0.85-1.0).
 4. **Refinement**: at 1280 wide, each model line is searched across its projection for the ridge's centre
    (sub-pixel, a brightness-weighted centroid), and the homography refitted to those points by robust least
-   squares (point-to-line distances), three rounds with a shrinking search window.
+   squares (point-to-line distances) with a radial lens term, four rounds with a shrinking search window.
 5. **No court**: the refined fit must find the ridge at most of its in-view samples, on enough lines of both
    directions, and the court must be seen large enough.
+
+:func:`refine_court` is step 4 alone, from an earlier frame's court (``tracking.rally`` uses it when the camera
+pans or cuts back to the main view).
 
 Command line::
 
@@ -41,8 +47,10 @@ log = logging.getLogger(__name__)
 
 DETECT_WIDTH = 640  # line candidates and hypotheses
 REFINE_WIDTH = 1280  # ridge search and the final fit
+MIN_SHARE = 0.75  # of a hypothesis's in-view samples on the (dilated, 640-wide) line mask, to be refined
 MAX_LINES = 8  # strongest candidates kept per direction
 MAX_VERTICAL = 6  # of the others, those meeting at the sidelines' vanishing point
+HOUGH_BINS = 360  # angle bins over 180 degrees
 HORIZONTAL_DEG = 25.0  # a line within this of horizontal is a baseline or service line candidate
 
 
@@ -80,9 +88,18 @@ class CourtFit:
 # ------------------------------------------------------------------------------------------------ line pixels
 
 
-def _whiteness(rgb: np.ndarray) -> np.ndarray:
-    """(H, W) float32: the smallest of R, G, B (white lines are bright in all three channels, coloured courts not)."""
-    return cv2.min(cv2.min(rgb[..., 0], rgb[..., 1]), rgb[..., 2]).astype(np.float32)
+def _whiteness(rgb: np.ndarray, width: int | None = None) -> np.ndarray:
+    """(H', W') float32: the smallest of R, G, B (white lines are bright in all three channels, coloured courts not),
+    resized to ``width`` (the frame's own by default). Taken before the resize: one channel to shrink, not three."""
+    r, g, b = cv2.split(rgb)
+    white = cv2.min(cv2.min(r, g), b)
+    hgt, wid = white.shape
+    if width is not None and width != wid:
+        # Bilinear is as exact as area averaging here (the same fits on the references) at a fifth of the cost, as
+        # long as it skips no pixel.
+        method = cv2.INTER_LINEAR if wid <= 2 * width else cv2.INTER_AREA
+        white = cv2.resize(white, (width, round(hgt * width / wid)), interpolation=method)
+    return white.astype(np.float32)
 
 
 def line_mask(white: np.ndarray, tau: int, contrast: float = 10.0) -> np.ndarray:
@@ -103,7 +120,7 @@ def _candidate_lines(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Merged Hough lines as homogeneous (a, b, c) with a^2 + b^2 = 1 (a x + b y + c = 0): (Nh, 3) near-horizontal,
     (Nv, 3) the others, each sorted by support (strongest first), at most ``MAX_LINES`` each."""
     h, w = mask.shape
-    segments = cv2.HoughLinesP(mask.astype(np.uint8) * 255, 1, np.pi / 360, threshold=30,
+    segments = cv2.HoughLinesP(mask.astype(np.uint8) * 255, 1, np.pi / HOUGH_BINS, threshold=30,
                                minLineLength=w // 16, maxLineGap=6)
     if segments is None:
         return np.zeros((0, 3)), np.zeros((0, 3))
@@ -204,8 +221,10 @@ def _plausible(hs: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return ok
 
 
-def _score(hs: np.ndarray, hit_map: np.ndarray, xy: np.ndarray, miss_cost: float = 0.5) -> np.ndarray:
-    """(B,) hits minus ``miss_cost`` x misses of the projected samples ``xy`` (N, 2) on the dilated line mask."""
+def _score(hs: np.ndarray, hit_map: np.ndarray, xy: np.ndarray, miss_cost: float = 0.5,
+           share: bool = False) -> np.ndarray:
+    """(B,) hits minus ``miss_cost`` x misses of the projected samples ``xy`` (N, 2) on the dilated line mask; with
+    ``share`` also (B,) the share of the in-view samples that hit."""
     h, w = hit_map.shape
     p = np.matmul(hs.astype(np.float32), np.concatenate([xy, np.ones((len(xy), 1))], 1).T.astype(np.float32))
     with np.errstate(all="ignore"):
@@ -213,7 +232,9 @@ def _score(hs: np.ndarray, hit_map: np.ndarray, xy: np.ndarray, miss_cost: float
         inside = (u >= 0) & (u < w) & (v >= 0) & (v < h)  # NaN compares False
     index = np.where(inside, v.astype(np.int32) * w + u.astype(np.int32), 0)
     hit = hit_map.ravel()[index] & inside
-    return hit.sum(1) - miss_cost * (inside & ~hit).sum(1)
+    hits, seen = hit.sum(1), inside.sum(1)
+    scores = hits - miss_cost * (seen - hits)
+    return (scores, hits / np.maximum(seen, 1)) if share else scores
 
 
 def _intersections(l1: np.ndarray, l2: np.ndarray) -> np.ndarray:
@@ -315,9 +336,11 @@ def _hypotheses(hor: np.ndarray, ver: np.ndarray, hit_map: np.ndarray, top: int 
         return []
     scores = _score(hs, hit_map, SPARSE_XY)
     hs = hs[np.argsort(-scores)[:200]]  # a cheap first cut on a sample every 2 m
-    scores = _score(hs, hit_map, COARSE_XY)
+    scores, share = _score(hs, hit_map, COARSE_XY, share=True)
     best = np.argsort(-scores)[:top]
-    return [hs[i] for i in best if scores[i] > 0]
+    # Only a hypothesis with most of its lines on the mask is refined: a court view's best has 0.85-1.0 of them,
+    # a close-up's 0.7 at most (its refinement was the slow part of a "no court").
+    return [hs[i] for i in best if scores[i] > 0 and share[i] >= MIN_SHARE]
 
 
 def _model_from_assignment() -> np.ndarray:
@@ -365,50 +388,44 @@ def _ridge_points(white: np.ndarray, h: np.ndarray, radius: float, spacing: floa
     """Search across each projected model line (bent by the lens term ``k``) for the ridge's centre.
 
     Returns (M, 2) found pixels, (M,) their model line index, and per model line the in-view sample count and the
-    found count.
+    found count. All 9 lines in one batch (one ``remap``).
     """
     hgt, wid = white.shape
     size = (wid, hgt)
-    found, index = [], []
-    in_view, hits = np.zeros(len(LINES)), np.zeros(len(LINES))
     offsets = np.arange(-radius, radius + 0.25, 0.5)
-    for line, (a, b) in enumerate(LINES):
-        ends = to_pixels(h, np.stack([a, b]))
-        length = np.linalg.norm(ends[1] - ends[0])
-        if not np.isfinite(length) or length < 1 or length > 20 * wid:
-            continue
-        n = max(int(length / spacing), 2)
-        # Sample in court metres (perspective-correct), then step across the image line.
-        t = np.linspace(0.02, 0.98, n)[:, None]
-        uv = distort(to_pixels(h, a + t * (b - a)), k, size)
-        ahead = distort(to_pixels(h, a + (t + 0.01) * (b - a)), k, size)  # the local direction of a bent line
-        direction = (ahead - uv) / np.maximum(np.linalg.norm(ahead - uv, axis=1, keepdims=True), 1e-9)
-        normal = np.stack([-direction[:, 1], direction[:, 0]], 1)
-        keep = (uv[:, 0] > radius) & (uv[:, 0] < wid - 1 - radius) & (uv[:, 1] > radius) & (uv[:, 1] < hgt - 1 - radius)
-        uv, normal = uv[keep], normal[keep]
-        if not len(uv):
-            continue
-        in_view[line] = len(uv)
-        probe = uv[:, None, :] + offsets[None, :, None] * normal[:, None, :]  # (S, O, 2)
-        profile = cv2.remap(white, probe[..., 0].astype(np.float32), probe[..., 1].astype(np.float32),
-                            cv2.INTER_LINEAR)
-        base = np.minimum(profile[:, :3].mean(1), profile[:, -3:].mean(1))[:, None]
-        lift = profile - base
-        peak = lift.max(1)
-        arg = lift.argmax(1)
-        # A ridge: clearly brighter than both ends of the profile, its peak not at the window's edge.
-        ok = (peak > 15) & (arg > 1) & (arg < len(offsets) - 2)
-        weights = np.clip(lift - 0.5 * peak[:, None], 0, None)
-        # Keep only the peak's own lobe: offsets within 4 px of it.
-        weights *= np.abs(offsets[None, :] - offsets[arg][:, None]) <= 4
-        centre = (weights * offsets).sum(1) / np.maximum(weights.sum(1), 1e-9)
-        points = uv + centre[:, None] * normal
-        found.append(points[ok])
-        index.append(np.full(int(ok.sum()), line))
-        hits[line] = ok.sum()
-    if not found:
-        return np.zeros((0, 2)), np.zeros(0, int), in_view, hits
-    return np.concatenate(found), np.concatenate(index), in_view, hits
+    ends = to_pixels(h, LINES.reshape(-1, 2)).reshape(-1, 2, 2)
+    with np.errstate(all="ignore"):
+        length = np.linalg.norm(ends[:, 1] - ends[:, 0], axis=1)
+        usable = np.isfinite(length) & (length >= 1) & (length <= 20 * wid)
+    counts = np.where(usable, np.maximum((np.where(usable, length, 0) / spacing).astype(int), 2), 0)
+    line = np.repeat(np.arange(len(LINES)), counts)
+    # Sample in court metres (perspective-correct), then step across the image line.
+    t = np.concatenate([np.linspace(0.02, 0.98, n) for n in counts if n])[:, None] if counts.any() else np.zeros((0, 1))
+    a, b = LINES[line, 0], LINES[line, 1]
+    uv = distort(to_pixels(h, a + t * (b - a)), k, size)
+    ahead = distort(to_pixels(h, a + (t + 0.01) * (b - a)), k, size)  # the local direction of a bent line
+    direction = (ahead - uv) / np.maximum(np.linalg.norm(ahead - uv, axis=1, keepdims=True), 1e-9)
+    normal = np.stack([-direction[:, 1], direction[:, 0]], 1)
+    keep = (uv[:, 0] > radius) & (uv[:, 0] < wid - 1 - radius) & (uv[:, 1] > radius) & (uv[:, 1] < hgt - 1 - radius)
+    uv, normal, line = uv[keep], normal[keep], line[keep]
+    in_view = np.bincount(line, minlength=len(LINES)).astype(float)
+    if not len(uv):
+        return np.zeros((0, 2)), np.zeros(0, int), in_view, np.zeros(len(LINES))
+    probe = uv[:, None, :] + offsets[None, :, None] * normal[:, None, :]  # (S, O, 2)
+    profile = cv2.remap(white, probe[..., 0].astype(np.float32), probe[..., 1].astype(np.float32), cv2.INTER_LINEAR)
+    base = np.minimum(profile[:, :3].mean(1), profile[:, -3:].mean(1))[:, None]
+    lift = profile - base
+    peak = lift.max(1)
+    arg = lift.argmax(1)
+    # A ridge: clearly brighter than both ends of the profile, its peak not at the window's edge.
+    ok = (peak > 15) & (arg > 1) & (arg < len(offsets) - 2)
+    weights = np.clip(lift - 0.5 * peak[:, None], 0, None)
+    # Keep only the peak's own lobe: offsets within 4 px of it.
+    weights *= np.abs(offsets[None, :] - offsets[arg][:, None]) <= 4
+    centre = (weights * offsets).sum(1) / np.maximum(weights.sum(1), 1e-9)
+    points = uv + centre[:, None] * normal
+    hits = np.bincount(line[ok], minlength=len(LINES)).astype(float)
+    return points[ok], line[ok], in_view, hits
 
 
 def _model_line_coeffs() -> np.ndarray:
@@ -459,16 +476,22 @@ def _fit_to_ridges(h: np.ndarray, points: np.ndarray, index: np.ndarray, iterati
 
 
 MIN_SCORE = 0.65  # share of in-view samples on a ridge after refinement (tennis 0.70-0.99, badminton 0.5-0.6)
+GOOD_SCORE = 0.9  # a fit this good ends the search
+SEARCH_TIERS = ((5, 4), (MAX_LINES, MAX_VERTICAL))  # (horizontal, other) candidates per round of hypotheses
 MIN_LINES = 7  # model lines confirmed (a quarter of their in-view samples on a ridge)
 
 
 def detect_court(rgb: np.ndarray) -> CourtFit | None:
     """The court in an RGB frame (H, W, 3), or ``None`` when the frame shows no main-camera court view."""
+    return search_court(rgb)[0]
+
+
+def search_court(rgb: np.ndarray) -> tuple[CourtFit | None, bool]:
+    """:func:`detect_court`, and whether any hypothesis was court-like enough to be refined (False: a close-up,
+    the crowd, a graphic; True and no court: maybe a court hidden in part, worth another look on a later frame)."""
     hgt, wid = rgb.shape[:2]
     refine_scale = REFINE_WIDTH / wid
-    big = rgb if wid == REFINE_WIDTH else cv2.resize(rgb, (REFINE_WIDTH, round(hgt * refine_scale)),
-                                                     interpolation=cv2.INTER_AREA)
-    white = _whiteness(big)
+    white = _whiteness(rgb, REFINE_WIDTH)
     # Line pixels at 1280 wide (a far baseline is 1-2 px there), pooled to 640 for the Hough and the hypotheses.
     fine = line_mask(white, tau=6)
     small_scale = refine_scale * DETECT_WIDTH / REFINE_WIDTH
@@ -477,33 +500,52 @@ def detect_court(rgb: np.ndarray) -> CourtFit | None:
     hor, ver = _candidate_lines(mask)
     ver = _vanishing_filter(ver, mask.shape[::-1])[:MAX_VERTICAL]
     if len(hor) < 2 or len(ver) < 2:
-        return None
+        return None, False
     hor = _distinct(hor[np.argsort(-_between_support(hor, ver, mask))], mask.shape[1])[:MAX_LINES]
     hit_map = cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-    candidates = _hypotheses(hor, ver, hit_map)
-    if not candidates:
-        return None
     up = _rescale(refine_scale / small_scale)
     best = None
     tried: list[np.ndarray] = []
-    for h in candidates:
-        corners = to_pixels(h, KEYPOINT_XY[:4])
-        if any(np.abs(corners - seen).max() < 4 for seen in tried):
-            continue  # a near-copy of a hypothesis already refined: it would refine to the same fit
-        tried.append(corners)
-        fit = _refine(white, up @ h)
-        if fit is not None and (best is None or fit[1] > best[1]):
-            best = fit
-        if best is not None and best[1] > 0.9:  # a near-perfect fit: the other hypotheses cannot beat it by much
+    # The strongest few lines first (a fifth of the hypotheses): on a clear main-camera view they hold the court's
+    # lines and give a near-perfect fit; all the candidates only when they do not.
+    for n_hor, n_ver in SEARCH_TIERS:
+        for h in _hypotheses(hor[:n_hor], ver[:n_ver], hit_map):
+            corners = to_pixels(h, KEYPOINT_XY[:4])
+            if any(np.abs(corners - seen).max() < 4 for seen in tried):
+                continue  # a near-copy of a hypothesis already refined: it would refine to the same fit
+            tried.append(corners)
+            fit = _refine(white, up @ h)
+            if fit is not None and (best is None or fit[1] > best[1]):
+                best = fit
+            if best is not None and best[1] > GOOD_SCORE:
+                break  # a near-perfect fit: the other hypotheses cannot beat it by much
+        if best is not None and best[1] > GOOD_SCORE:
             break
     if best is None:
-        return None
+        return None, bool(tried)
     h, score, lines_seen, both, k = best
     if score < MIN_SCORE or lines_seen < MIN_LINES or not both:
         log.debug("no court: score %.2f, %d lines", score, lines_seen)
-        return None
+        return None, True
     back = _rescale(1 / refine_scale) @ h
-    return CourtFit(back / back[2, 2], (wid, hgt), score, lines_seen, k)
+    return CourtFit(back / back[2, 2], (wid, hgt), score, lines_seen, k), True
+
+
+def refine_court(rgb: np.ndarray, prior: CourtFit, shift: np.ndarray | None = None) -> CourtFit | None:
+    """The court in an RGB frame (H, W, 3) found from ``prior`` (an earlier frame's court: the same camera, moved
+    by at most a few pixels, or by ``shift`` (3, 3), the camera's motion in the frame's pixels from the prior's
+    frame to this one) with the detector's refinement alone, no search; ``None`` unless the fit is near-perfect
+    (a court found this way that is off by a line would never be searched for again)."""
+    hgt, wid = rgb.shape[:2]
+    if prior.size != (wid, hgt):
+        return None
+    refine_scale = REFINE_WIDTH / wid
+    h = prior.homography if shift is None else shift @ prior.homography
+    fit = _refine(_whiteness(rgb, REFINE_WIDTH), _rescale(refine_scale) @ h, prior.distortion, REUSE_RADII)
+    if fit is None or fit[1] < GOOD_SCORE or fit[2] < MIN_LINES or not fit[3]:
+        return None
+    back = _rescale(1 / refine_scale) @ fit[0]
+    return CourtFit(back / back[2, 2], (wid, hgt), fit[1], fit[2], fit[4])
 
 
 def _rescale(factor: float) -> np.ndarray:
@@ -512,17 +554,20 @@ def _rescale(factor: float) -> np.ndarray:
     return np.array([[factor, 0, shift], [0, factor, shift], [0, 0, 1.0]])
 
 
-def _refine(white: np.ndarray, h: np.ndarray):
-    """Four rounds of ridge search and refit (homography, then the lens term too); returns (H, score, lines seen, both
-    directions seen, lens term) or None."""
+REFINE_RADII = (8.0, 5.0, 3.0, 3.0)  # px at 1280 wide, searched across each model line per round
+REUSE_RADII = (8.0, 4.0, 3.0)  # the same from an earlier frame's court, whose lens term is known
+
+
+def _refine(white: np.ndarray, h: np.ndarray, k: float = 0.0, radii: tuple[float, ...] = REFINE_RADII):
+    """Rounds of ridge search and refit, one per search radius in ``radii`` (the homography, then the lens term
+    ``k`` too); returns (H, score, lines seen, both directions seen, lens term) or None."""
     size = white.shape[::-1]
-    k = 0.0
-    for radius in (8.0, 5.0, 3.0, 3.0):
+    for radius in radii:
         points, index, in_view, hits = _ridge_points(white, h, radius, k=k)
-        if len(points) < 8 or (radius == 8.0 and hits.sum() < 0.3 * in_view.sum()):
+        if len(points) < 8 or (radius == radii[0] and hits.sum() < 0.3 * in_view.sum()):
             return None  # a wrong hypothesis: under 30 % of the lines' samples near a ridge even 8 px around
         try:
-            h, k = _fit_with_lens(h, points, index, k, size, lens=radius < 8)
+            h, k = _fit_with_lens(h, points, index, k, size, lens=radius < radii[0])
         except (ValueError, np.linalg.LinAlgError):
             return None
     points, index, in_view, hits = _ridge_points(white, h, 2.5, k=k)
@@ -535,6 +580,7 @@ def _refine(white: np.ndarray, h: np.ndarray):
     return h, float(score), int(seen.sum()), both, k
 
 
+TRIAL_ITERATIONS, FIT_ITERATIONS = 1, 3  # reweighted least-squares rounds: a fit at a trial lens term, the fit kept
 MAX_LENS = 0.3  # |k| of the radial term: a 1280-wide frame's corner moves by up to ~30 px
 
 
@@ -547,11 +593,11 @@ def _fit_with_lens(h: np.ndarray, points: np.ndarray, index: np.ndarray, k: floa
         costs = []
         for trial in (k - step, k, k + step):
             ideal = undistort(points, trial, size)
-            costs.append(_line_cost(_fit_to_ridges(h, ideal, index, iterations=3), ideal, index))
+            costs.append(_line_cost(_fit_to_ridges(h, ideal, index, iterations=TRIAL_ITERATIONS), ideal, index))
         curvature = costs[0] - 2 * costs[1] + costs[2]
         move = -step * (costs[2] - costs[0]) / (2 * curvature) if curvature > 0 else step * np.sign(costs[0] - costs[2])
         k = float(np.clip(k + np.clip(move, -2 * step, 2 * step), -MAX_LENS, MAX_LENS))
-    return _fit_to_ridges(h, undistort(points, k, size), index), k
+    return _fit_to_ridges(h, undistort(points, k, size), index, iterations=FIT_ITERATIONS), k
 
 
 def _line_cost(h: np.ndarray, points: np.ndarray, index: np.ndarray) -> float:

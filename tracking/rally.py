@@ -4,10 +4,11 @@ calls, the mini-map, and ``rally.json`` / ``rally.csv``.
 - **Shots**: each frame is shrunk to 64x36 grey; a frame starts a new shot when it differs from the shot's first
   frame by more than ``CUT_LEVEL`` grey levels on average (a cut, or a pan or zoom that moved the picture), so the
   court is looked for once per shot, not assumed to stay put.
-- **Court**: :func:`tracking.court.detect_court` on a shot's first frame, and again every ``RETRY_EVERY`` frames
-  (``RETRIES`` looks at most) while none is found; a shot without one (close-up, replay, crowd) has its frames
-  listed in ``rally.json``. The tracker still runs on them: a frame wrongly called "no court" would
-  otherwise be a lost ball.
+- **Court**: on a shot's first frame, the last court found moved by the camera's motion and refined
+  (:func:`tracking.court.refine_court`), else the full search (:func:`tracking.court.search_court`), again every
+  ``RETRY_EVERY`` frames (``RETRIES`` looks at most) while none is found unless a look saw nothing court-like; a
+  shot without one (close-up, replay, crowd) has its frames listed in ``rally.json``. The tracker still runs on
+  them: a frame wrongly called "no court" would otherwise be a lost ball.
 - **Events** come in as one string per frame (``''``, ``'hit'``, ``'bounce'``), from the event detector or from
   labels; a bounce is placed where the ball touched the ground (its image position is on the ground plane there)
   and called against the singles court with :func:`data_prep.court.call_bounce`. A hit is drawn and listed at the
@@ -29,26 +30,35 @@ import numpy as np
 
 from data_prep.atomic import atomic_path, write_text_atomic
 from data_prep.court import LENGTH, LINES, WIDTH, call_bounce, to_court
-from tracking.court import CourtFit, detect_court
+from tracking.court import CourtFit, refine_court, search_court
 
 log = logging.getLogger(__name__)
 
 CUT_LEVEL = 12.0  # mean absolute grey-level change (0-255) on 64x36 thumbnails that starts a new shot
 RETRY_EVERY = 10  # frames between looks for the court in a shot where none was found yet
 RETRIES = 4  # looks per shot at most (a close-up costs this many detections)
+MOTION_SIZE = (80, 45)  # grey pictures on which the camera's motion between shots is measured
 BALL_SIGMA_PX = 3.0  # pixel error of a bounce position (ball position and court fit together), at 1280 wide
 
 
 @dataclass
 class CourtWatch:
     """Follows the camera shots of a stream of frames and finds the court once per shot; pass the frames through
-    :meth:`watch` (a generator that yields them unchanged), then read ``shot_of`` and ``courts``."""
+    :meth:`watch` (a generator that yields them unchanged), then read ``shot_of`` and ``courts``.
+
+    A new shot first tries the last court found: moved by the camera's motion since that court's frame (an affine
+    map of 80x45 grey pictures, :func:`cv2.findTransformECC`), then refined on the lines
+    (:func:`tracking.court.refine_court`); the full search only when that does not give a near-perfect fit. A
+    broadcast's main camera pans and zooms with play, and comes back after every close-up and replay."""
 
     shot_of: list[int] = field(default_factory=list)  # per frame, its shot
     courts: list[CourtFit | None] = field(default_factory=list)  # per shot
     starts: list[int] = field(default_factory=list)  # per shot, its first frame
+    detections: int = 0  # full searches
+    reused: int = 0  # shots whose court came from the last one's
     _key: np.ndarray | None = None
     _tries: int = 0
+    _last: tuple[CourtFit, np.ndarray] | None = None  # the last court found and its frame's 80x45 grey
 
     def watch(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         for frame in frames:
@@ -57,14 +67,15 @@ class CourtWatch:
 
     def add(self, frame: np.ndarray) -> None:
         """One RGB frame (H, W, 3)."""
-        thumb = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), (64, 36), interpolation=cv2.INTER_AREA)
-        thumb = thumb.astype(np.float32)
+        # Nearest pixels to 320x180 first: the area average of 64x36 over all of a 1080p frame costs 4x more.
+        grey = cv2.cvtColor(cv2.resize(frame, (320, 180), interpolation=cv2.INTER_NEAREST), cv2.COLOR_RGB2GRAY)
+        thumb = cv2.resize(grey, (64, 36), interpolation=cv2.INTER_AREA).astype(np.float32)
         frame_index = len(self.shot_of)
         if self._key is None or np.abs(thumb - self._key).mean() > CUT_LEVEL:
             self._key = thumb
             self.starts.append(frame_index)
-            self.courts.append(detect_court(frame))
             self._tries = 1
+            self.courts.append(self._from_last(frame, grey) or self._detect(frame, grey))
             log.info("shot %d from frame %d: %s", len(self.courts) - 1, frame_index,
                      "court" if self.courts[-1] else "no court")
         elif (self.courts[-1] is None and self._tries < RETRIES
@@ -72,10 +83,39 @@ class CourtWatch:
             # A player or the ball over a line can hide the court on the shot's first frame: look again a few
             # times; a court found later holds for the whole shot (the picture has not moved since its start).
             self._tries += 1
-            self.courts[-1] = detect_court(frame)
+            self.courts[-1] = self._detect(frame, grey)
             if self.courts[-1] is not None:
                 log.info("shot %d: court found on frame %d", len(self.courts) - 1, frame_index)
         self.shot_of.append(len(self.courts) - 1)
+
+    def _detect(self, frame: np.ndarray, grey: np.ndarray) -> CourtFit | None:
+        self.detections += 1
+        fit, court_like = search_court(frame)
+        if not court_like:
+            self._tries = RETRIES  # nothing like a court (a close-up, the crowd): no second look in this shot
+        if fit is not None:
+            self._last = fit, cv2.resize(grey, MOTION_SIZE, interpolation=cv2.INTER_AREA)
+        return fit
+
+    def _from_last(self, frame: np.ndarray, grey: np.ndarray) -> CourtFit | None:
+        if self._last is None:
+            return None
+        last, before = self._last
+        now = cv2.resize(grey, MOTION_SIZE, interpolation=cv2.INTER_AREA)
+        warp = np.eye(2, 3, dtype=np.float32)
+        try:
+            _, warp = cv2.findTransformECC(before, now, warp, cv2.MOTION_AFFINE,
+                                           (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 30, 1e-4), None, 3)
+        except cv2.error:  # no convergence: the picture changed too much (a cut)
+            return None
+        # The motion in 80x45 pixels, to the frame's pixels (pixel centres at integers in both).
+        to_small = _rescale_xy(MOTION_SIZE[0] / frame.shape[1], MOTION_SIZE[1] / frame.shape[0])
+        shift = np.linalg.inv(to_small) @ np.vstack([warp, [0, 0, 1]]) @ to_small
+        fit = refine_court(frame, last, shift)
+        if fit is not None:
+            self.reused += 1
+            self._last = fit, now
+        return fit
 
     def court(self, frame: int) -> CourtFit | None:
         return self.courts[self.shot_of[frame]]
@@ -120,6 +160,11 @@ def place_events(events: list[str], xy: np.ndarray, watch: CourtWatch | None) ->
             gx, gy = to_court(fit.homography, ideal)
             placed.append(Placed(t, kind, pixel, (float(gx), float(gy))))
     return placed
+
+
+def _rescale_xy(fx: float, fy: float) -> np.ndarray:
+    """(3, 3) pixels of an image to those of the image resized by (fx, fy) (pixel centres at integers)."""
+    return np.array([[fx, 0, 0.5 * fx - 0.5], [0, fy, 0.5 * fy - 0.5], [0, 0, 1.0]])
 
 
 def events_from_status(status: Iterable[int]) -> list[str]:
