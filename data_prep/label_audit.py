@@ -12,6 +12,8 @@ each clip's width. Kinds:
 * ``lone-absent`` / ``lone-hidden``: a gap of at most 2 frames in a flight (3 visible frames or more on each side)
   labelled absent (code 0) where the set labels most such gaps hidden (code 3), or the other way round: which of
   the two a set does is its convention (TrackNetV3 badminton has no code 3), only the minority is reported;
+* ``still-absent``: no ball for 3 frames or more between two stretches of a still ball at the same place (a held or
+  lying ball left unlabelled for a while, or hidden: look);
 * ``jump``: a visible ball at least ``--jump-px`` from both neighbours while they are closer to each other than to
   it (a ball reversing at that speed within one frame is rarer than a slip of the mouse);
 * ``hidden-off-path``: a code 3 frame (hidden, its position filled in) at least ``--hidden-px`` from the straight
@@ -94,6 +96,28 @@ def lone_runs(labels: Labels) -> tuple[list[tuple[str, int, int, int, int]], lis
     return lone, gaps
 
 
+def still_gaps(labels: Labels, still_px: float) -> list[tuple[int, int, float]]:
+    """(first frame, length, distance) of each absent run longer than a lone gap between a still ball and the same
+    still ball: at least 2 present frames on each side moving at most ``still_px`` a frame, the two ends within 4
+    ``still_px`` of each other (a held or lying ball, hidden or left unlabelled for a while)."""
+    found = []
+    present = runs(labels.visible)
+    for i, (state, s, n) in enumerate(present[1:-1], start=1):
+        if state or n <= LONE:
+            continue
+        before = labels.xy[max(present[i - 1][1], s - EDGE):s]
+        after = labels.xy[s + n:s + n + min(EDGE, present[i + 1][2])]
+        distance = float(np.linalg.norm(before[-1] - after[0]))
+        if (min(len(before), len(after)) >= 2 and distance <= 4 * still_px
+                and max(_median_step(before), _median_step(after)) <= still_px):
+            found.append((s, n, distance))
+    return found
+
+
+def _median_step(xy: np.ndarray) -> float:
+    return float(np.median(np.linalg.norm(np.diff(xy, axis=0), axis=1)))
+
+
 def jumps(labels: Labels, jump_px: float) -> list[tuple[int, float, float]]:
     """(frame, distance to the nearer neighbour, distance between the neighbours) of each visible ball at least
     ``jump_px`` from both its (present) neighbours while they are closer to each other than to it."""
@@ -156,6 +180,10 @@ def audit(clips: list[Clip], limits: Thresholds = Thresholds()) -> tuple[list[Fi
                                                           f"{before} absent frames before and {after} after"))
         for state, s, n in clip_gaps:
             gaps[state].append((path, lines[s], n, clip))
+        for s, n, distance in still_gaps(labels, limits.still_px * scale):
+            findings.append(Finding(path, lines[s], "still-absent", f"no ball for {n} frames between frames where "
+                                    f"it stands still {distance:.0f} px apart: hidden, or a held (lying) ball left "
+                                    "unlabelled?"))
         for t, near, apart in jumps(labels, limits.jump_px * scale):
             findings.append(Finding(path, lines[t], "jump", f"ball at {_xy(labels.xy[t])} is {near:.0f} px from both "
                                     f"neighbours, which are {apart:.0f} px apart"))

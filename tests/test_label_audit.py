@@ -46,6 +46,15 @@ def test_a_ball_present_between_absent_runs_is_reported_at_its_line(make_clip, t
                              "frames before and 4 after"]
 
 
+def test_a_still_ball_that_vanishes_and_comes_back_in_place_is_reported(make_clip, tmp_path, capsys):
+    held = [(1, 640, 300), (1, 641, 301), (1, 640, 302)]
+    track = held + [ABSENT] * 6 + held + [ABSENT] * 6 + flight(3, (640, 300), (30, -30))  # then served
+    clip = make_clip("game1/clip1", len(track), rows=rows(track), size=SIZE)
+    _, out, _ = audit(tmp_path, capsys)
+    assert findings(out) == [f"{clip / 'labels.csv'}:5: still-absent: no ball for 6 frames between frames where it "
+                             "stands still 2 px apart: hidden, or a held (lying) ball left unlabelled?"]
+
+
 def test_a_position_far_from_both_agreeing_neighbours_is_a_jump_and_a_bounce_is_not(make_clip, tmp_path, capsys):
     track = flight(10)
     track[5] = (1, track[5][1], track[5][2] + 200)  # a slip: 200 px below its flight
