@@ -21,7 +21,8 @@ The budget: ``--max-minutes M`` is the whole training time, two thirds for the p
 refiner (by default each stage's own: the proposal 28 min, the refiner at most 28 min and usually ~16, its epochs
 capped at 12). Each stage fits its learning-rate schedule to the epochs that fit its share at the machine's pace.
 Both networks start from random weights; ``--init weights/tracker.pt`` fine-tunes the shipped tracker's instead
-(the same networks: the stages' architecture flags must stay at their defaults).
+(the same networks: the stages' architecture flags must stay at their defaults), and step 3 then keeps the starting
+networks unless the fine-tuned ones beat them on ``--val-games`` (``engine.fine_tune_guard``).
 """
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ from data_prep.atomic import write_text_atomic
 from data_prep.clips import discover_clips
 from data_prep.embedded import ensure_embedded
 from engine import train
-from engine.bundle import bundle_tracker
+from engine.bundle import bundle_tracker, calibration_clips
+from engine.fine_tune_guard import bundle_the_better
 from engine.runs import Interrupted, next_run_dir
 from tracking.stages import compare_stages
 from tracking.tracker import Tracker
@@ -132,10 +134,14 @@ def main(argv=None) -> dict:
     except Interrupted:  # the recipe goes on from where it stopped when run again, not the stage alone
         raise Interrupted(f"interrupted; go on with the same command (--stage all ... --out {out})") from None
     tracker = out / "tracker.pt"
-    if not tracker.is_file():
-        print_bundle(tracker, bundle_tracker(tracker, proposal, out / "refine" / "best.pt", data=args.data,
-                                             val_games=args.val_games, with_embedded_val=args.with_embedded_val))
+    calibration = {"data": args.data, "val_games": args.val_games, "with_embedded_val": args.with_embedded_val}
     result = {"tracker": str(tracker)}
+    if not tracker.is_file() and args.init is None:
+        print_bundle(tracker, bundle_tracker(tracker, proposal, out / "refine" / "best.pt", **calibration))
+    elif not tracker.is_file():  # fine-tuned: kept only when it beats the starting networks on the validation games
+        result["init_guard"] = bundle_the_better(tracker, args.init, proposal, out / "refine" / "best.pt",
+                                                 calibration, calibration_clips(args.data, args.val_games, False),
+                                                 args.device)
     if args.test_games:
         root = args.data or ensure_embedded(games=args.test_games)
         print(f"== held out: games {' '.join(map(str, args.test_games))} of {root}")
