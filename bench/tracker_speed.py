@@ -2,6 +2,7 @@
 
     python bench/tracker_speed.py [--weights weights/tracker.pt] [--data ROOT --games 1] [--frames 300]
     python bench/tracker_speed.py --runtime torch onnx --read-ahead 0 16     # each combination, one after the other
+    python bench/tracker_speed.py --runtime onnx-fp32 onnx --repeat 3       # float against int8 networks
 
 Times ``Tracker.track_frames`` over frames read from disk (JPEG decode + resize + proposal + refine + decoding),
 the way ``evaluate.py`` and ``track.py`` run it. With several runtimes or read-ahead depths every combination is
@@ -17,7 +18,7 @@ from itertools import product
 from measure import bench_frames, peak_rss_mb, report
 
 from data_prep.clips import read_frame
-from tracking.tracker import Tracker
+from tracking.tracker import READ_AHEAD, Tracker
 
 
 def main() -> None:
@@ -26,15 +27,16 @@ def main() -> None:
     parser.add_argument("--data", help="clips to read; default: the embedded synthetic test games")
     parser.add_argument("--games", type=int, nargs="+", help="games to read frames from")
     parser.add_argument("--frames", type=int, default=300, help="frames to time")
-    parser.add_argument("--runtime", nargs="+", default=["onnx"], choices=["torch", "onnx"], help="runtimes to time")
-    parser.add_argument("--read-ahead", type=int, nargs="+", default=[0], help="frames decoded ahead in a reader "
-                        "thread (0: none)")
+    parser.add_argument("--runtime", nargs="+", default=["onnx"], choices=["torch", "onnx", "onnx-fp32"],
+                        help="runtimes to time (onnx: its int8 networks, the default; onnx-fp32: its float ones)")
+    parser.add_argument("--read-ahead", type=int, nargs="+", default=[READ_AHEAD], help="frames decoded ahead in a "
+                        "reader thread (0: none; default: the tracker's)")
     parser.add_argument("--repeat", type=int, default=1, help="rounds over the combinations; the best is kept")
     args = parser.parse_args()
     root, clips, paths = bench_frames(args.data, args.games, args.frames)
     combos = list(product(args.runtime, args.read_ahead))
-    trackers = {(runtime, depth): Tracker.load(args.weights, runtime=runtime, read_ahead=depth)
-                for runtime, depth in combos}
+    trackers = {(runtime, depth): Tracker.load(args.weights, runtime=runtime.split("-")[0], read_ahead=depth,
+                                               int8=runtime == "onnx") for runtime, depth in combos}
     best: dict[tuple, float] = {}
     for _ in range(args.repeat):
         for combo, tracker in trackers.items():

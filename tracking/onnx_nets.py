@@ -1,7 +1,9 @@
 """The tracker's networks run by onnxruntime from a folder written by ``python -m tracking.export``; no torch.
 
 The folder holds ``proposal.onnx``, ``refine.onnx`` (absent for a proposal-only bundle) and ``tracker.json``: the
-stack and crop layouts, the proposal's presence threshold, the decoder's parameters and the tracker's settings.
+stack and crop layouts, the proposal's presence threshold, the decoder's parameters and the tracker's settings;
+and, where the export made them, int8 copies of the networks (``proposal.int8.onnx``, ``refine.int8.onnx``,
+listed under ``int8`` in the manifest), run instead of the float ones unless ``int8=False``.
 :func:`load_onnx_bundle` gives the same :class:`tracking.nets.Bundle` that :func:`tracking.weights.load_bundle`
 gives from a ``.pt`` bundle, so ``Tracker.load(folder, runtime="onnx")`` runs the same pipeline.
 """
@@ -20,6 +22,7 @@ from tracking.decode import DecodeParams
 from tracking.nets import Bundle, NumpyNet, ProposalStage, RefineStage
 
 MANIFEST = "tracker.json"
+INT8 = {"proposal": "proposal.int8.onnx", "refine": "refine.int8.onnx"}
 
 
 def session(path: Path, threads: int | None = None) -> onnxruntime.InferenceSession:
@@ -28,6 +31,10 @@ def session(path: Path, threads: int | None = None) -> onnxruntime.InferenceSess
     if threads:
         options.intra_op_num_threads = threads
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Idle pool threads sleep instead of spinning: a spinning thread holds a core that the frame reader thread
+    # (Tracker read_ahead) and, on a shared machine, other work need; on 2 busy cores spinning cost 1.4x the CPU
+    # time per frame (docs/experiments.md).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
@@ -53,20 +60,23 @@ class OnnxRefiner(NumpyNet):
         return prob, xy, code
 
 
-def load_onnx_bundle(folder: str | Path | None, threads: int | None = None) -> Bundle:
-    """The stages of an exported folder as numpy nets, with its decoder parameters and settings."""
+def load_onnx_bundle(folder: str | Path | None, threads: int | None = None, int8: bool = True) -> Bundle:
+    """The stages of an exported folder as numpy nets, with its decoder parameters and settings; ``int8``: the
+    int8 copy of each network where the folder has one."""
     if folder is None:
         raise DataError("--weights", "the ONNX runtime needs the folder written by python -m tracking.export")
     folder = Path(folder)
     if not (folder / MANIFEST).is_file():
         raise DataError(folder, f"no {MANIFEST}: not a folder written by python -m tracking.export")
     manifest = json.loads((folder / MANIFEST).read_text())
+    quantised = manifest.get("int8", {}) if int8 else {}  # a folder exported before the int8 copies has none
+    files = {name: folder / quantised.get(name, f"{name}.onnx") for name in ("proposal", "refine")}
     part = manifest["proposal"]
     spec = StackSpec(**part["spec"])
-    proposal = ProposalStage(OnnxProposal(folder / "proposal.onnx", spec.frames, part["peak_radius"], threads),
-                             spec, float(part["threshold"]), folder / "proposal.onnx")
+    proposal = ProposalStage(OnnxProposal(files["proposal"], spec.frames, part["peak_radius"], threads),
+                             spec, float(part["threshold"]), files["proposal"])
     refine = None
     if manifest.get("refine"):
-        refine = RefineStage(OnnxRefiner(folder / "refine.onnx", threads), CropSpec(**manifest["refine"]["spec"]),
-                             folder / "refine.onnx")
+        refine = RefineStage(OnnxRefiner(files["refine"], threads), CropSpec(**manifest["refine"]["spec"]),
+                             files["refine"])
     return Bundle(proposal, refine, DecodeParams(**manifest["decode"]), dict(manifest.get("settings", {})))
