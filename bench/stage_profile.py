@@ -61,11 +61,12 @@ def profile(tracker: Tracker, paths: list[Path], out: Path) -> dict[str, float]:
         n, k = len(chunk), tracker.top_k
         xy, score = np.zeros((n, k, 2)), np.zeros((n, k))
         starts = clip_stacks(n, spec.frames)
-        for i in range(0, len(starts), 4):
+        batch = getattr(proposal, "batch", 4)  # stacks per run, as the tracker sends them
+        for i in range(0, len(starts), batch):
             with stage("proposal"):
-                logits, offset = proposal(stack_frames(low, starts[i:i + 4], spec.frames))
+                logits, offset = proposal(stack_frames(low, starts[i:i + batch], spec.frames))
             with stage("candidates"):
-                for j, s in enumerate(starts[i:i + 4]):
+                for j, s in enumerate(starts[i:i + batch]):
                     cxy, cscore = extract_candidates(logits[j], offset[j], k, proposal.peak_radius)
                     xy[s:s + spec.frames] = scale_points(cxy, (chunk[0].shape[1] / spec.width,
                                                                chunk[0].shape[0] / spec.height))
@@ -117,13 +118,13 @@ def main() -> None:
             profile(tracker, paths[:60], Path(tmp))  # warm-up
         results = {name: profile(tracker, paths, Path(tmp)) for name, tracker in trackers.items()}
     size = clips[0].size
-    head = f"  {'stage':<11s}" + "".join(f"{name + ' ms/frame':>18s}{'share':>7s}" for name in results)
+    head = f"  {'stage':<11s}" + "".join(f"{name + ' ms/frame':>20s}{'share':>7s}" for name in results)
     print(f"{len(paths)} frames at {size[0]}x{size[1]} from {root}\n{head}")
     for name in (*STAGES, "total"):
         row = f"  {name:<11s}"
         for seconds in results.values():
             value = sum(seconds.values()) if name == "total" else seconds.get(name, 0.0)
-            row += f"{1000 * value / len(paths):18.2f}{value / sum(seconds.values()):7.0%}"
+            row += f"{1000 * value / len(paths):20.2f}{value / sum(seconds.values()):7.0%}"
         print(row)
     report("stage_profile", [(f"{name} frames/s (sum of stages)", f"{len(paths) / sum(s.values()):.1f}")
                        for name, s in results.items()],

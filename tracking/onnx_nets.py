@@ -41,6 +41,10 @@ def session(path: Path, threads: int | None = None) -> onnxruntime.InferenceSess
 class OnnxProposal(NumpyNet):
     """stacks (b, t, h, w, 3) uint8 -> logits (b, t, h/4, w/4), offset (b, t, 2, h/4, w/4) (see tracking.nets)."""
 
+    # Stacks per run the tracker sends: one stack's activations stay in cache; int8 on 2 cores, per frame: 2.24 ms
+    # with 1, 2.57 with 2, 2.89 with 4 (docs/experiments.md)
+    batch = 1
+
     def __init__(self, path: Path, frames: int, peak_radius: float, threads: int | None = None):
         self.session, self.frames, self.peak_radius = session(path, threads), frames, peak_radius
 

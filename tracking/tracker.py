@@ -211,7 +211,8 @@ class Tracker:
             low = before + low_chunk + after
             low += [low[-1]] * max(0, t - len(low))  # a clip shorter than a stack repeats its last frame
             full_size = (chunk[0].shape[1], chunk[0].shape[0])
-            out = propose_clip(self.proposal.model, low, full_size, self.top_k, device=self.device,
+            batch = getattr(self.proposal.model, "batch", 4)  # stacks per run: the ONNX net's own (OnnxProposal)
+            out = propose_clip(self.proposal.model, low, full_size, self.top_k, batch=batch, device=self.device,
                                keep_maps=keep_maps, ensemble=self.ensemble)
             candidates, maps = out if keep_maps else (out, None)
             mine = slice(len(before), len(before) + len(chunk))
