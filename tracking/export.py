@@ -31,11 +31,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
-import onnx
 import torch
-from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType, quantize_dynamic,
-                                      quantize_static)
-from onnxruntime.quantization.shape_inference import quant_pre_process
 
 from data_prep.clips import FULL_SIZE, read_frame
 from data_prep.stack_spec import StackSpec, clip_stacks
@@ -89,6 +85,8 @@ def export(weights: str | Path | None, out: Path, int8: bool = True, calibration
 
 def quantize(out: Path, manifest: dict, calibration: list[Path] | None) -> dict[str, str]:
     """The int8 copies of the exported networks in ``out``: {"proposal": file, "refine": file}, each if made."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic  # here: ~1 s to import, only an export needs it
+
     made = {}
     sha = manifest["source"]["sha256"]
     if calibration:
@@ -128,6 +126,10 @@ def calibration_stacks(sources: list[Path], manifest: dict, per_source: int = 48
 def quantize_proposal(src: Path, dst: Path, stacks: np.ndarray, source_sha256: str, batch: int = 4) -> None:
     """Static int8 quantisation of the proposal's convolutions (per-channel int8 weights, uint8 activations, QDQ),
     the activation ranges the min/max over ``stacks``; the source bundle's sha256 goes into the model's metadata."""
+    import onnx
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
     class Reader(CalibrationDataReader):
         def __init__(self):
             self.batches = iter([{"stacks": stacks[i:i + batch]} for i in range(0, len(stacks), batch)])
@@ -146,6 +148,8 @@ def quantize_proposal(src: Path, dst: Path, stacks: np.ndarray, source_sha256: s
 
 
 def _source_sha(path: Path) -> str | None:
+    import onnx
+
     props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
     return props.get("source_sha256")
 
