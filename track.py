@@ -11,8 +11,9 @@ Writes ``track.csv`` (``frame,code,x,y`` in the video's own pixels; x = y = -1 w
 frame, so row i is frame i at the video's own frame rate; then ``time_s``, ``confidence`` and ``event``: hit, bounce
 or blank), ``rally.json`` / ``rally.csv`` (the shots and bounces, on the court) and an overlay video at the input's
 frame rate (``--fps`` for a frame folder, default 30) with the ball, its recent track, the events and a mini-map.
-Frames are streamed: memory stays flat however long the video is (``bench/long_video.py``). Any resolution works: frames are tracked at 1280 px wide and positions
-mapped back (mp4 encoders round odd sizes down, so the overlay of an odd-sized input may be a pixel smaller).
+Frames are streamed: memory stays flat however long the video is (``bench/long_video.py``). Any resolution
+works: frames are tracked at 1280 px wide and positions mapped back (mp4 encoders round odd sizes down, so the
+overlay of an odd-sized input may be a pixel smaller).
 On a terminal a progress bar shows frames/s and the time left; a summary line ends the run.
 
 Several videos, or a folder of videos: each is tracked into ``--out/<video name>/`` and a table ends the run. A

@@ -2,7 +2,7 @@
 refiner, decoder, writing (track.csv), printed as a table of ms per frame. (Not named profile.py: that would
 shadow the standard library's profile module.)
 
-    python bench/stage_profile.py [--frames 240] [--runtime torch onnx] [--onnx DIR] [--data ROOT --games 1]
+    python bench/stage_profile.py [--frames 240] [--runtime torch onnx-fp32 onnx] [--onnx DIR] [--data ROOT --games 1]
 
 Runs the tracker's own pieces (``tracking.candidates``, ``tracking.decode``) one stage at a time over chunks of
 frames read from disk, so each stage's cost is measured alone; their sum is close to ``bench/tracker_speed.py``'s
@@ -61,11 +61,12 @@ def profile(tracker: Tracker, paths: list[Path], out: Path) -> dict[str, float]:
         n, k = len(chunk), tracker.top_k
         xy, score = np.zeros((n, k, 2)), np.zeros((n, k))
         starts = clip_stacks(n, spec.frames)
-        for i in range(0, len(starts), 4):
+        batch = getattr(proposal, "batch", 4)  # stacks per run, as the tracker sends them
+        for i in range(0, len(starts), batch):
             with stage("proposal"):
-                logits, offset = proposal(stack_frames(low, starts[i:i + 4], spec.frames))
+                logits, offset = proposal(stack_frames(low, starts[i:i + batch], spec.frames))
             with stage("candidates"):
-                for j, s in enumerate(starts[i:i + 4]):
+                for j, s in enumerate(starts[i:i + batch]):
                     cxy, cscore = extract_candidates(logits[j], offset[j], k, proposal.peak_radius)
                     xy[s:s + spec.frames] = scale_points(cxy, (chunk[0].shape[1] / spec.width,
                                                                chunk[0].shape[0] / spec.height))
@@ -97,7 +98,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--weights", help="tracker bundle; default: the shipped weights")
     parser.add_argument("--onnx", help="exported folder for --runtime onnx; default: export --weights first")
-    parser.add_argument("--runtime", nargs="+", default=["torch", "onnx"], choices=["torch", "onnx"])
+    parser.add_argument("--runtime", nargs="+", default=["torch", "onnx"], choices=["torch", "onnx", "onnx-fp32"],
+                        help="onnx: its int8 networks (the default runtime); onnx-fp32: its float ones")
     parser.add_argument("--data", help="clips to read; default: the embedded synthetic test games")
     parser.add_argument("--games", type=int, nargs="+", help="games to read frames from")
     parser.add_argument("--frames", type=int, default=240, help="frames to profile")
@@ -105,23 +107,24 @@ def main() -> None:
     root, clips, paths = bench_frames(args.data, args.games, args.frames)
     with tempfile.TemporaryDirectory() as tmp:
         onnx = args.onnx
-        if "onnx" in args.runtime and onnx is None:
+        if any(name.startswith("onnx") for name in args.runtime) and onnx is None:
             from tracking.export import export
 
             export(args.weights, Path(tmp) / "onnx")
             onnx = Path(tmp) / "onnx"
-        trackers = {name: Tracker.load(onnx if name == "onnx" else args.weights, runtime=name) for name in args.runtime}
+        trackers = {name: Tracker.load(args.weights if name == "torch" else onnx, runtime=name.split("-")[0],
+                                       int8=name == "onnx") for name in args.runtime}
         for tracker in trackers.values():
             profile(tracker, paths[:60], Path(tmp))  # warm-up
         results = {name: profile(tracker, paths, Path(tmp)) for name, tracker in trackers.items()}
     size = clips[0].size
-    head = f"  {'stage':<11s}" + "".join(f"{name + ' ms/frame':>18s}{'share':>7s}" for name in results)
+    head = f"  {'stage':<11s}" + "".join(f"{name + ' ms/frame':>20s}{'share':>7s}" for name in results)
     print(f"{len(paths)} frames at {size[0]}x{size[1]} from {root}\n{head}")
     for name in (*STAGES, "total"):
         row = f"  {name:<11s}"
         for seconds in results.values():
             value = sum(seconds.values()) if name == "total" else seconds.get(name, 0.0)
-            row += f"{1000 * value / len(paths):18.2f}{value / sum(seconds.values()):7.0%}"
+            row += f"{1000 * value / len(paths):20.2f}{value / sum(seconds.values()):7.0%}"
         print(row)
     report("stage_profile", [(f"{name} frames/s (sum of stages)", f"{len(paths) / sum(s.values()):.1f}")
                        for name, s in results.items()],

@@ -30,6 +30,9 @@ from tracking.nets import Bundle, ProposalStage, RefineStage
 log = logging.getLogger(__name__)
 
 LIVE_CHUNK = 6  # track.py --live: frames per chunk (latency, see Tracker.live_latency)
+# Frames decoded (and resized for the proposal) ahead in a reader thread while the networks run: about 1.2x the
+# frames per second of none with the ONNX runtime (docs/experiments.md); 16 full frames are ~44 MB.
+READ_AHEAD = 16
 
 
 class Tracker:
@@ -37,35 +40,34 @@ class Tracker:
 
     def __init__(self, proposal: ProposalStage, refine: RefineStage | None, decode: DecodeParams = DecodeParams(),
                  top_k: int = 5, min_score: float = 0.02, chunk: int = 48, device="cpu",
-                 ensemble: bool = False, read_ahead: int = 0):
+                 ensemble: bool = False, read_ahead: int = READ_AHEAD):
         context = refine.spec.context if refine is not None else 0
         assert chunk >= max(proposal.spec.frames, context), "chunk must hold a stack and the refiner's context"
         self.proposal, self.refine, self.decode = proposal, refine, decode
         self.top_k, self.min_score, self.chunk = top_k, min_score, chunk
         self.ensemble = ensemble  # the proposal's temporal ensemble (tracking.candidates.propose_stacks): ~3x its cost
-        # frames decoded ahead in a reader thread while the networks run (0: none, the default: on the shared 2-core
-        # machine it did not pay, docs/experiments.md)
-        self.read_ahead = read_ahead
+        self.read_ahead = read_ahead  # frames decoded ahead in a reader thread (0: none; see READ_AHEAD)
         self.device = device  # a torch.device, or "cpu" (the ONNX runtime's)
         self.source: str = ""
         self.runtime = "torch"  # or "onnx" (set by load)
 
     @classmethod
     def load(cls, weights: str | Path | None = None, device: str = "auto", sha256: str | None = None,
-             runtime: str = "torch", **overrides) -> Tracker:
+             runtime: str = "torch", int8: bool = True, **overrides) -> Tracker:
         """From a tracker bundle: a local file, a Google Drive id or URL, or (None) the shipped default weights;
         ``sha256``: the checksum the file must have (see :func:`tracking.weights.resolve_weights`).
 
         A ``train.py --stage baseline`` checkpoint gives the assignment's baseline instead, with the same interface.
         ``runtime="onnx"``: the networks run by onnxruntime (:mod:`tracking.onnx_nets`); ``weights`` a folder
         written by ``python -m tracking.export`` (then torch is never imported), or a bundle as above, exported
-        once into the weights cache (:func:`tracking.export.cached_export`; the baseline runs with PyTorch).
+        once into the weights cache (:func:`tracking.export.cached_export`; the baseline runs with PyTorch);
+        ``int8``: with onnx, the folder's int8 networks where it has them (False: the float ones).
         """
         assert runtime in ("torch", "onnx"), f"runtime must be torch or onnx, got {runtime!r}"
         if runtime == "onnx" and weights is not None and Path(weights).is_dir():
             from tracking.onnx_nets import load_onnx_bundle
 
-            tracker = cls.from_bundle(load_onnx_bundle(weights), "cpu", **overrides)
+            tracker = cls.from_bundle(load_onnx_bundle(weights, int8=int8), "cpu", **overrides)
             tracker.source, tracker.runtime = str(weights), "onnx"
             return tracker
         from model.checkpoint import read_payload, resolve_device
@@ -77,7 +79,7 @@ class Tracker:
         if runtime == "onnx" and payload["stage"] != "baseline":
             from tracking.export import cached_export
 
-            tracker = cls.load(cached_export(path), runtime="onnx", **overrides)
+            tracker = cls.load(cached_export(path), runtime="onnx", int8=int8, **overrides)
             tracker.source = str(path)
             return tracker
         if payload["stage"] == "baseline":
@@ -111,9 +113,9 @@ class Tracker:
         ``desc`` (``total``: the frame count, when known, for its ETA).
         """
         started = time.perf_counter()
-        frames = read_ahead(frames, self.read_ahead) if self.read_ahead else frames
         frames, back, size = self._work_size(frame_progress(frames, total, desc))
-        parts = list(self._chunks(frames))
+        pairs = self._with_low(frames)
+        parts = list(self._chunks(read_ahead(pairs, self.read_ahead) if self.read_ahead else pairs))
         candidates = Candidates(*(np.concatenate([getattr(c, k) for c, _ in parts]) for k in ("xy", "score")))
         refined, confidence = None, None
         if self.refine is not None:
@@ -145,7 +147,7 @@ class Tracker:
                     xy = scale_points(xy, back)
                 yield frame, code, (xy if code > 0 else np.array([-1.0, -1.0]))
 
-        for candidates, refined in self._chunks(frames):
+        for candidates, refined in self._chunks(self._with_low(frames)):
             for t in range(len(refined.prob)):
                 yield from emit(decoder.push(refined.xy[t], refined.prob[t], refined.code[t], candidates.score[t]))
         yield from emit(decoder.flush())
@@ -169,12 +171,20 @@ class Tracker:
         size = (FULL_SIZE[0], int(round(first.shape[0] * FULL_SIZE[0] / first.shape[1])))
         return (resize_frame(f, size) for f in frames), (first.shape[1] / size[0], first.shape[0] / size[1]), size
 
-    def _chunks(self, frames: Iterable[np.ndarray]) -> Iterator[tuple[Candidates, Refined | None]]:
-        """Per chunk of frames: the proposal's candidates and the refiner's verdict on them."""
+    def _with_low(self, frames: Iterable[np.ndarray]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(frame, the frame at the proposal's input size) of each frame: the resize is paid where the frame is
+        decoded (the reader thread, with ``read_ahead``)."""
+        size = self.proposal.spec.size
+        return ((frame, resize_frame(frame, size)) for frame in frames)
+
+    def _chunks(self, pairs: Iterable[tuple[np.ndarray, np.ndarray]]
+                ) -> Iterator[tuple[Candidates, Refined | None]]:
+        """Per chunk of (frame, low) pairs (:meth:`_with_low`): the proposal's candidates and the refiner's verdict
+        on them."""
         refine = self.refine
         context = refine.spec.context if refine is not None else 0
         left: list[np.ndarray] = []
-        for chunk, ahead, candidates, _ in self._proposals(frames):
+        for chunk, ahead, candidates, _ in self._proposals(pairs):
             refined = None
             if refine is not None:
                 window = left + chunk + ahead[:context]
@@ -183,25 +193,26 @@ class Tracker:
             left = chunk[-context:] if context else []
             yield candidates, refined
 
-    def _proposals(self, frames: Iterable[np.ndarray], keep_maps: bool = False
+    def _proposals(self, pairs: Iterable[tuple[np.ndarray, np.ndarray]], keep_maps: bool = False
                    ) -> Iterator[tuple[list, list, Candidates, list | None]]:
-        """Per chunk: (chunk, the frames after it, its candidates, its probability maps if ``keep_maps``).
+        """Per chunk of (frame, low) pairs: (chunk, the frames after it, its candidates, its probability maps if
+        ``keep_maps``).
 
         With the temporal ensemble the stacks also span the last frames of the previous chunk and the first of the
         next, so a frame at a chunk's edge is averaged over as many stacks as any other.
         """
-        spec = self.proposal.spec
-        t = spec.frames
-        behind: list[np.ndarray] = []  # the previous chunk's last t - 1 frames, already at the proposal's size
-        after: list[np.ndarray] = []  # the first t - 1 frames of this chunk, resized with the previous one
-        for chunk, ahead in chunked(frames, self.chunk, t):
-            low_chunk = after + [resize_frame(frame, spec.size) for frame in chunk[len(after):]]
+        t = self.proposal.spec.frames
+        behind: list[np.ndarray] = []  # the previous chunk's last t - 1 frames at the proposal's size
+        for pair_chunk, pair_ahead in chunked(pairs, self.chunk, t):
+            chunk, low_chunk = [f for f, _ in pair_chunk], [low for _, low in pair_chunk]
+            ahead = [f for f, _ in pair_ahead]
             before = behind if self.ensemble else []
-            after = [resize_frame(frame, spec.size) for frame in ahead[:t - 1]] if self.ensemble else []
+            after = [low for _, low in pair_ahead[:t - 1]] if self.ensemble else []
             low = before + low_chunk + after
             low += [low[-1]] * max(0, t - len(low))  # a clip shorter than a stack repeats its last frame
             full_size = (chunk[0].shape[1], chunk[0].shape[0])
-            out = propose_clip(self.proposal.model, low, full_size, self.top_k, device=self.device,
+            batch = getattr(self.proposal.model, "batch", 4)  # stacks per run: the ONNX net's own (OnnxProposal)
+            out = propose_clip(self.proposal.model, low, full_size, self.top_k, batch=batch, device=self.device,
                                keep_maps=keep_maps, ensemble=self.ensemble)
             candidates, maps = out if keep_maps else (out, None)
             mine = slice(len(before), len(before) + len(chunk))
@@ -211,7 +222,7 @@ class Tracker:
 
     def probability_frames(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         """(h, w) float32 proposal probability map of each frame, streamed chunk by chunk."""
-        for _, _, _, maps in self._proposals(frames, keep_maps=True):
+        for _, _, _, maps in self._proposals(self._with_low(frames), keep_maps=True):
             yield from (m.astype(np.float32) for m in maps)
 
     def probability_maps(self, clip: Clip) -> Iterator[np.ndarray]:
