@@ -1,6 +1,7 @@
 """The court model (metres, keypoints, calls) and the court detector on a rendered frame, with its command line."""
 from __future__ import annotations
 
+import csv
 import json
 
 import cv2
@@ -168,3 +169,28 @@ def test_a_pan_reuses_the_last_court_moved_by_the_camera(monkeypatch, rendered):
     # A cut to a picture without the court: the last court does not fit it, the full search says "no court".
     list(watch.watch([np.full_like(image, 90)]))
     assert watch.courts[2] is None and watch.detections == 2 and watch.reused == 1
+
+
+def test_track_py_reports_no_ball_in_a_shot_without_the_court(tmp_path, rendered):
+    from types import SimpleNamespace
+
+    from evaluation.predictions import Track
+    from tracking.video_job import track_source
+
+    class BallEverywhere:  # a tracker that sees a ball in every frame, even where the court is gone
+        def track_frames(self, frames, total=None, desc=""):
+            n = sum(1 for _ in frames)
+            return SimpleNamespace(track=Track(np.ones(n, np.int64), np.full((n, 2), 300.0)), confidence=np.ones(n))
+
+    image, _ = rendered
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    frames = [image] * 6 + [np.full_like(image, 90)] * 4 + [image] * 6  # a cut away from the court and back
+    for i, frame in enumerate(frames):
+        cv2.imwrite(str(folder / f"{i:04d}.jpg"), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    summary = track_source(BallEverywhere(), folder, tmp_path / "out", overlay=False, events=False)
+    assert summary["frames_without_court"] == 4 and summary["frames_with_ball"] == 12
+    with open(tmp_path / "out" / "track.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [row["code"] for row in rows] == ["1"] * 6 + ["0"] * 4 + ["1"] * 6
+    assert all(float(row["x"]) == -1 and float(row["confidence"]) == 0 for row in rows[6:10])

@@ -30,6 +30,7 @@ import numpy as np
 
 from data_prep.atomic import atomic_path, write_text_atomic
 from data_prep.court import LENGTH, LINES, WIDTH, call_bounce, to_court
+from evaluation.predictions import Track
 from tracking.court import CourtFit, refine_court, search_court
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,17 @@ class CourtWatch:
     def has_court(self) -> np.ndarray:
         """(n,) bool: frames whose shot shows the court."""
         return np.array([self.courts[s] is not None for s in self.shot_of], bool)
+
+
+def no_ball_off_court(track: Track, confidence: np.ndarray | None,
+                      has_court: np.ndarray) -> tuple[Track, np.ndarray | None]:
+    """``track`` (and its per-frame ``confidence``) with no ball in the frames where ``has_court`` is False."""
+    off = ~has_court[:len(track)]
+    codes, xy = track.codes.copy(), track.xy.copy()
+    codes[off], xy[off] = 0, -1.0
+    if confidence is not None:
+        confidence = np.where(off, 0.0, confidence)
+    return Track(codes, xy), confidence
 
 
 @dataclass(frozen=True)

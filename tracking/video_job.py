@@ -28,7 +28,7 @@ from evaluation.report import write_video
 from evaluation.visualize import draw_events, draw_track
 from tracking.events import EventDetector
 from tracking.output import frame_progress
-from tracking.rally import CourtWatch, draw_minimap, place_events, write_rally
+from tracking.rally import CourtWatch, draw_minimap, no_ball_off_court, place_events, write_rally
 from tracking.tracker import Tracker
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,8 @@ def track_source(tracker: Tracker, source: Path, out: Path, *, max_frames: int |
     ``start`` / ``end``: the time range to track, in seconds of the video (a frame folder: at ``fps``, default 30);
     track.csv keeps the video's frame numbers. With ``court`` the court is found once per camera shot during the
     tracking pass (:mod:`tracking.rally`): bounces get positions in metres and in / out calls, the overlay a
-    mini-map, and frames without a court view are listed (still tracked).
+    mini-map, and frames of a shot without a court view (a close-up, the crowd, graphics) report no ball: the
+    networks run there too, but what they see is not the ball in play (``--live`` only lists them).
     """
     watch = watch or (lambda frames, phase: frames)
     out.mkdir(parents=True, exist_ok=True)
@@ -108,6 +109,8 @@ def track_source(tracker: Tracker, source: Path, out: Path, *, max_frames: int |
     else:
         output = tracker.track_frames(frames, total=total, desc=f"tracking {source.name}")
         track, confidence = output.track, output.confidence
+        if courts:
+            track, confidence = no_ball_off_court(track, confidence, courts.has_court())
     seconds = time.perf_counter() - started
     found = detect_events(track, size[0] if size else (1280, 720), rate) if events else None
     write_track(out / "track.csv", track, track_columns(track, rate, confidence, found, first), first)
