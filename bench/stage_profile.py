@@ -99,7 +99,7 @@ def main() -> None:
     parser.add_argument("--weights", help="tracker bundle; default: the shipped weights")
     parser.add_argument("--onnx", help="exported folder for --runtime onnx; default: export --weights first")
     parser.add_argument("--runtime", nargs="+", default=["torch", "onnx"], choices=["torch", "onnx", "onnx-fp32"],
-                        help="onnx: its int8 networks (the default runtime); onnx-fp32: its float ones")
+                        help="onnx: the default (refiner by OpenVINO or int8); onnx-fp32: all float")
     parser.add_argument("--data", help="clips to read; default: the embedded synthetic test games")
     parser.add_argument("--games", type=int, nargs="+", help="games to read frames from")
     parser.add_argument("--frames", type=int, default=240, help="frames to profile")

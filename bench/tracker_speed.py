@@ -2,7 +2,7 @@
 
     python bench/tracker_speed.py [--weights weights/tracker.pt] [--data ROOT --games 1] [--frames 300]
     python bench/tracker_speed.py --runtime torch onnx --read-ahead 0 16     # each combination, one after the other
-    python bench/tracker_speed.py --runtime onnx-fp32 onnx --repeat 3       # float against int8 networks
+    python bench/tracker_speed.py --runtime onnx-fp32 onnx --repeat 3       # all float against the default
     python bench/tracker_speed.py --against 111e426 --repeat 3    # against an older commit's code, rounds alternating
 
 Times ``Tracker.track_frames`` over frames read from disk (JPEG decode + resize + proposal + refine + decoding),
@@ -54,7 +54,7 @@ def main() -> None:
     parser.add_argument("--games", type=int, nargs="+", help="games to read frames from")
     parser.add_argument("--frames", type=int, default=300, help="frames to time")
     parser.add_argument("--runtime", nargs="+", default=["onnx"], choices=["torch", "onnx", "onnx-fp32"],
-                        help="runtimes to time (onnx: its int8 networks, the default; onnx-fp32: its float ones)")
+                        help="runtimes to time (onnx: the default, its refiner by OpenVINO or int8; onnx-fp32: all float)")
     parser.add_argument("--read-ahead", type=int, nargs="+", default=[READ_AHEAD], help="frames decoded ahead in a "
                         "reader thread (0: none; default: the tracker's)")
     parser.add_argument("--repeat", type=int, default=1, help="rounds over the combinations; the best is kept")

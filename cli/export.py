@@ -15,12 +15,10 @@ def main(argv=None) -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, required=True, help="folder to write the ONNX files and tracker.json to")
     parser.add_argument("--weights", help="tracker bundle: file, Google Drive id or URL; default: shipped weights")
-    parser.add_argument("--calibration", type=Path, nargs="+", help="clip folders (frames) or videos whose frames "
-                        "calibrate the int8 proposal; default: the shipped one for the shipped weights")
-    parser.add_argument("--fp32", action="store_true", help="no int8 copies: the ONNX runtime then runs float")
+    parser.add_argument("--fp32", action="store_true", help="no int8 copy of the refiner")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    manifest = onnx_export.export(args.weights, args.out, int8=not args.fp32, calibration=args.calibration)
+    manifest = onnx_export.export(args.weights, args.out, int8=not args.fp32)
     files = ["proposal.onnx"] + (["refine.onnx"] if manifest["refine"] else []) + list(manifest["int8"].values())
     print(f"wrote {args.out}: {', '.join(files)}, {MANIFEST}")
 

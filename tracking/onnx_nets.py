@@ -2,9 +2,9 @@
 
 The folder holds ``proposal.onnx``, ``refine.onnx`` (absent for a proposal-only bundle) and ``tracker.json``: the
 stack and crop layouts, the proposal's presence threshold, the decoder's parameters and the tracker's settings;
-and, where the export made them, int8 copies of the networks (``proposal.int8.onnx``, ``refine.int8.onnx``,
-listed under ``int8`` in the manifest), run instead of the float ones unless ``int8=False``; with them the refiner
-runs by OpenVINO where it is installed (:class:`OpenVinoRefiner`).
+and, where the export made it, the refiner's int8 copy (``refine.int8.onnx``, listed under ``int8`` in the
+manifest). Unless ``int8=False`` the refiner runs by OpenVINO where it is installed (:class:`OpenVinoRefiner`),
+else that int8 copy by onnxruntime; the proposal always runs float.
 :func:`load_onnx_bundle` gives the same :class:`tracking.nets.Bundle` that :func:`tracking.weights.load_bundle`
 gives from a ``.pt`` bundle, so ``Tracker.load(folder, runtime="onnx")`` runs the same pipeline.
 """
@@ -24,7 +24,7 @@ from tracking.decode import DecodeParams
 from tracking.nets import Bundle, NumpyNet, ProposalStage, RefineStage
 
 MANIFEST = "tracker.json"
-INT8 = {"proposal": "proposal.int8.onnx", "refine": "refine.int8.onnx"}
+INT8 = {"refine": "refine.int8.onnx"}
 
 
 def session(path: Path, threads: int | None = None) -> onnxruntime.InferenceSession:
@@ -89,15 +89,15 @@ def has_openvino() -> bool:
 
 def load_onnx_bundle(folder: str | Path | None, threads: int | None = None, int8: bool = True) -> Bundle:
     """The stages of an exported folder as numpy nets, with its decoder parameters and settings. ``int8``: the
-    faster, lower-precision nets: the int8 copy of each network where the folder has one, and the refiner run by
-    OpenVINO where it is installed (:class:`OpenVinoRefiner`); False: all float, by onnxruntime."""
+    faster refiner, run by OpenVINO where it is installed (:class:`OpenVinoRefiner`), else the folder's int8 copy
+    where it has one; False: all float, by onnxruntime."""
     if folder is None:
         raise DataError("--weights", "the ONNX runtime needs the folder written by python -m tracking.export")
     folder = Path(folder)
     if not (folder / MANIFEST).is_file():
         raise DataError(folder, f"no {MANIFEST}: not a folder written by python -m tracking.export")
     manifest = json.loads((folder / MANIFEST).read_text())
-    quantised = manifest.get("int8", {}) if int8 else {}  # a folder exported before the int8 copies has none
+    quantised = {name: file for name, file in manifest.get("int8", {}).items() if int8 and name in INT8}
     files = {name: folder / quantised.get(name, f"{name}.onnx") for name in ("proposal", "refine")}
     part = manifest["proposal"]
     spec = StackSpec(**part["spec"])
