@@ -1,5 +1,10 @@
 """``python -m data_prep.label_audit audit ROOT``: labels that contradict their neighbours or the set's convention,
 on small hand-made label files (1280x720 frames, so the thresholds are the documented pixels)."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from cli import label_audit
@@ -131,3 +136,15 @@ def test_nothing_to_audit_is_an_error(make_clip, tmp_path, capsys, argv, message
     make_clip("game1/clip1", 3, rows=None)  # frames only
     status, _, err = audit(tmp_path, capsys, *argv)
     assert status == 2 and message in err
+
+
+def test_the_readme_command_runs_as_written(make_clip, tmp_path):
+    """``python -m data_prep.label_audit audit ROOT`` (README), then ``--strict`` on a set with a finding."""
+    repo = Path(__file__).resolve().parents[1]
+    track = [ABSENT] * 4 + [(1, 500, 300)] + [ABSENT] * 4 + flight(3) + [ABSENT] * 3
+    make_clip("game1/clip1", len(track), rows=rows(track), size=SIZE)
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    runs = [subprocess.run([sys.executable, "-m", "data_prep.label_audit", "audit", str(tmp_path), *flags], cwd=repo,
+                           env=env, capture_output=True, text=True, timeout=120) for flags in ([], ["--strict"])]
+    assert [run.returncode for run in runs] == [0, 1], runs[0].stderr[-2000:]
+    assert ":6: lone-present:" in runs[0].stdout and "1 findings in 1 clips" in runs[0].stdout
