@@ -503,7 +503,7 @@ def search_court(rgb: np.ndarray) -> tuple[CourtFit | None, bool]:
         return None, False
     hor = _distinct(hor[np.argsort(-_between_support(hor, ver, mask))], mask.shape[1])[:MAX_LINES]
     hit_map = cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-    up = _rescale(refine_scale / small_scale)
+    up = rescale(refine_scale / small_scale)
     best = None
     tried: list[np.ndarray] = []
     # The strongest few lines first (a fifth of the hypotheses): on a clear main-camera view they hold the court's
@@ -527,7 +527,7 @@ def search_court(rgb: np.ndarray) -> tuple[CourtFit | None, bool]:
     if score < MIN_SCORE or lines_seen < MIN_LINES or not both:
         log.debug("no court: score %.2f, %d lines", score, lines_seen)
         return None, True
-    back = _rescale(1 / refine_scale) @ h
+    back = rescale(1 / refine_scale) @ h
     return CourtFit(back / back[2, 2], (wid, hgt), score, lines_seen, k), True
 
 
@@ -541,19 +541,21 @@ def refine_court(rgb: np.ndarray, prior: CourtFit, shift: np.ndarray | None = No
         return None
     refine_scale = REFINE_WIDTH / wid
     h = prior.homography if shift is None else shift @ prior.homography
-    fit = _refine(_whiteness(rgb, REFINE_WIDTH), _rescale(refine_scale) @ h, prior.distortion, REUSE_RADII)
+    fit = _refine(_whiteness(rgb, REFINE_WIDTH), rescale(refine_scale) @ h, prior.distortion, REUSE_RADII)
     if fit is None or fit[1] < GOOD_SCORE or fit[2] < MIN_LINES or not fit[3]:
         return None
-    back = _rescale(1 / refine_scale) @ fit[0]
+    back = rescale(1 / refine_scale) @ fit[0]
     return CourtFit(back / back[2, 2], (wid, hgt), fit[1], fit[2], fit[4])
 
 
-def _rescale(factor: float) -> np.ndarray:
-    """(3, 3) pixels of an image to those of the image resized by ``factor`` (pixel centres at integers)."""
-    shift = 0.5 * factor - 0.5
-    return np.array([[factor, 0, shift], [0, factor, shift], [0, 0, 1.0]])
+def rescale(fx: float, fy: float | None = None) -> np.ndarray:
+    """(3, 3) pixels of an image to those of the image resized by ``fx`` across and ``fy`` (default ``fx``) down
+    (pixel centres at integers)."""
+    fy = fx if fy is None else fy
+    return np.array([[fx, 0, 0.5 * fx - 0.5], [0, fy, 0.5 * fy - 0.5], [0, 0, 1.0]])
 
 
+LINE_HORIZONTAL = np.abs(LINES[:, 0, 1] - LINES[:, 1, 1]) < 1e-9  # (9,) which model lines run across the court
 REFINE_RADII = (8.0, 5.0, 3.0, 3.0)  # px at 1280 wide, searched across each model line per round
 REUSE_RADII = (8.0, 4.0, 3.0)  # the same from an earlier frame's court, whose lens term is known
 
@@ -570,13 +572,12 @@ def _refine(white: np.ndarray, h: np.ndarray, k: float = 0.0, radii: tuple[float
             h, k = _fit_with_lens(h, points, index, k, size, lens=radius < radii[0])
         except (ValueError, np.linalg.LinAlgError):
             return None
-    points, index, in_view, hits = _ridge_points(white, h, 2.5, k=k)
     if not _plausible(h[None], size)[0]:
         return None
+    points, index, in_view, hits = _ridge_points(white, h, 2.5, k=k)
     seen = (hits >= 0.25 * np.maximum(in_view, 1)) & (in_view >= 3)
-    horizontal = np.array([abs(a[1] - b[1]) < 1e-9 for a, b in LINES])
     score = hits.sum() / max(in_view.sum(), 1)
-    both = bool((seen & horizontal).sum() >= 2 and (seen & ~horizontal).sum() >= 2)
+    both = bool((seen & LINE_HORIZONTAL).sum() >= 2 and (seen & ~LINE_HORIZONTAL).sum() >= 2)
     return h, float(score), int(seen.sum()), both, k
 
 

@@ -31,7 +31,7 @@ import numpy as np
 from data_prep.atomic import atomic_path, write_text_atomic
 from data_prep.court import LENGTH, LINES, WIDTH, call_bounce, to_court
 from evaluation.predictions import Track
-from tracking.court import CourtFit, refine_court, search_court
+from tracking.court import CourtFit, refine_court, rescale, search_court
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ class CourtWatch:
         except cv2.error:  # no convergence: the picture changed too much (a cut)
             return None
         # The motion in 80x45 pixels, to the frame's pixels (pixel centres at integers in both).
-        to_small = _rescale_xy(MOTION_SIZE[0] / frame.shape[1], MOTION_SIZE[1] / frame.shape[0])
+        to_small = rescale(MOTION_SIZE[0] / frame.shape[1], MOTION_SIZE[1] / frame.shape[0])
         shift = np.linalg.inv(to_small) @ np.vstack([warp, [0, 0, 1]]) @ to_small
         fit = refine_court(frame, last, shift)
         if fit is not None:
@@ -172,11 +172,6 @@ def place_events(events: list[str], xy: np.ndarray, watch: CourtWatch | None) ->
             gx, gy = to_court(fit.homography, ideal)
             placed.append(Placed(t, kind, pixel, (float(gx), float(gy))))
     return placed
-
-
-def _rescale_xy(fx: float, fy: float) -> np.ndarray:
-    """(3, 3) pixels of an image to those of the image resized by (fx, fy) (pixel centres at integers)."""
-    return np.array([[fx, 0, 0.5 * fx - 0.5], [0, fy, 0.5 * fy - 0.5], [0, 0, 1.0]])
 
 
 def events_from_status(status: Iterable[int]) -> list[str]:
