@@ -87,7 +87,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         raise ArgumentError("--label-studio: the whole video only (its tasks play the video from its start)")
     if args.label_studio and args.source.is_dir():
         raise ArgumentError("--label-studio: needs a video file: Label Studio's video tasks play the video itself")
-    exported = args.runtime == "onnx" and args.weights and Path(args.weights).is_dir()
+    exported = args.exported = bool(args.runtime == "onnx" and args.weights and Path(args.weights).is_dir())
     if exported and args.sha256:
         raise ArgumentError("--sha256: checks a weights file; an exported folder is checked at export time")
     check_weights_and_out(None if exported else args.weights, args.out)
@@ -159,7 +159,7 @@ def _run(argv) -> int:
     from data_prep.clips import DataError
 
     errors = (DataError, OSError)
-    if not (args.runtime == "onnx" and args.weights and Path(args.weights).is_dir()):  # exported: no torch here
+    if not args.exported:  # an exported folder: no torch here
         from model.checkpoint import CheckpointError
 
         errors += (CheckpointError,)

@@ -7,8 +7,8 @@
     python train.py --stage all --data ROOT --games 1 2 3 --val-games 4 --test-games 5   # both stages, bundle, report
     torchrun --standalone --nproc_per_node=2 train.py --stage proposal   # N processes, same global batch
 
-The flags are parsed in ``cli/train.py``; the loop itself is ``engine/train.py``: config -> seed -> data -> model -> optimiser -> resume -> train, validate and
-checkpoint each epoch.
+The flags are parsed in ``cli/train.py``; the loop itself is ``engine/train.py``: config -> seed -> data -> model
+-> optimiser -> resume -> train, validate and checkpoint each epoch.
 
 Bad input stops with ``error: <file or flag>: <message>`` and exit status 2: unreadable or missing data, a missing
 or corrupt checkpoint, a run folder another process is training in, a config value out of range, a loss that

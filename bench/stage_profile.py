@@ -30,7 +30,6 @@ from evaluation.predictions import write_track
 from model.peaks import extract_candidates
 from tracking.candidates import stack_frames
 from tracking.decode import decode_track
-from tracking.nets import proposal_net, refine_net
 from tracking.tracker import Tracker, chunked
 
 STAGES = ("decode", "resize", "proposal", "candidates", "crops", "refiner", "decoder", "writing")
@@ -46,7 +45,7 @@ def profile(tracker: Tracker, paths: list[Path], out: Path) -> dict[str, float]:
         yield
         seconds[name] += time.perf_counter() - started
 
-    proposal, refiner = proposal_net(tracker.proposal.model), refine_net(tracker.refine.model)
+    proposal, refiner = tracker.proposal.model, tracker.refine.model  # numpy nets, on the tracker's device
     spec, crop = tracker.proposal.spec, tracker.refine.spec
     probs, xys, codes, scores = [], [], [], []
     left: list[np.ndarray] = []

@@ -54,7 +54,8 @@ def main() -> None:
     parser.add_argument("--games", type=int, nargs="+", help="games to read frames from")
     parser.add_argument("--frames", type=int, default=300, help="frames to time")
     parser.add_argument("--runtime", nargs="+", default=["onnx"], choices=["torch", "onnx", "onnx-fp32"],
-                        help="runtimes to time (onnx: the default, its refiner by OpenVINO or int8; onnx-fp32: all float)")
+                        help="runtimes to time (onnx: the default, its refiner by OpenVINO or int8; onnx-fp32: "
+                             "all float)")
     parser.add_argument("--read-ahead", type=int, nargs="+", default=[READ_AHEAD], help="frames decoded ahead in a "
                         "reader thread (0: none; default: the tracker's)")
     parser.add_argument("--repeat", type=int, default=1, help="rounds over the combinations; the best is kept")

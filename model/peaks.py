@@ -20,6 +20,12 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1 + np.tanh(0.5 * x))
 
 
+def logit(p: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """The inverse of :func:`sigmoid`, ``p`` clipped to [eps, 1 - eps] first (finite logits)."""
+    p = np.clip(p, eps, 1 - eps)
+    return np.log(p / (1 - p))
+
+
 def pixels_to_cells(xy):
     """Input-pixel coordinates (pixel centres at integers) to continuous heatmap-cell coordinates.
 

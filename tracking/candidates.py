@@ -16,7 +16,7 @@ import numpy as np
 from data_prep.clips import scale_points
 from data_prep.crops import CropSpec, crop_origin, crop_stack
 from data_prep.stack_spec import clip_stacks
-from model.peaks import extract_candidates, sigmoid
+from model.peaks import extract_candidates, logit, sigmoid
 from tracking.nets import proposal_net, refine_net
 
 
@@ -88,9 +88,9 @@ def _ensemble_stacks(model, frames, batch: int) -> Iterator[tuple[list[int], np.
                 count[s + f] = count.get(s + f, 0) + 1
         ready = list(range(done, n if chunk[-1] == starts[-1] else chunk[-1] + 1))  # no later stack holds these
         done += len(ready)
-        mean_prob = np.clip(np.stack([prob.pop(f) / count[f] for f in ready]), 1e-6, 1 - 1e-6)
+        mean_prob = np.stack([prob.pop(f) / count[f] for f in ready])
         mean_offset = np.stack([offset.pop(f) / count.pop(f) for f in ready])
-        yield ready, np.log(mean_prob / (1 - mean_prob)), mean_offset
+        yield ready, logit(mean_prob), mean_offset
 
 
 def propose_clip(model, frames, full_size: tuple[int, int], k: int = 5, batch: int = 4, device="cpu",

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from evaluation.predictions import Track
+from model.peaks import logit
 
 INF = 1e9
 OCCLUDED = 3  # code reported for positions filled across a gap
@@ -56,8 +57,7 @@ class DecodeParams:
 
 
 def _logit(p: np.ndarray, clip: float) -> np.ndarray:
-    p = np.clip(p, 1e-6, 1 - 1e-6)
-    return np.clip(np.log(p / (1 - p)), -clip, clip)
+    return np.clip(logit(p), -clip, clip)
 
 
 def evidence(prob: np.ndarray, score: np.ndarray | None, params: DecodeParams) -> np.ndarray:

@@ -27,11 +27,9 @@ MANIFEST = "tracker.json"
 INT8 = {"refine": "refine.int8.onnx"}
 
 
-def session(path: Path, threads: int | None = None) -> onnxruntime.InferenceSession:
-    """A CPU inference session; ``threads``: intra-op threads (None: onnxruntime's default, one per core)."""
+def session(path: Path) -> onnxruntime.InferenceSession:
+    """A CPU inference session (onnxruntime's default intra-op threads: one per core)."""
     options = onnxruntime.SessionOptions()
-    if threads:
-        options.intra_op_num_threads = threads
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
     # Idle pool threads sleep instead of spinning: a spinning thread holds a core that the frame reader thread
     # (Tracker read_ahead) and, on a shared machine, other work need; on 2 busy cores spinning cost 1.4x the CPU
@@ -47,8 +45,8 @@ class OnnxProposal(NumpyNet):
     # with 1, 2.57 with 2, 2.89 with 4 (docs/experiments.md)
     batch = 1
 
-    def __init__(self, path: Path, frames: int, peak_radius: float, threads: int | None = None):
-        self.session, self.frames, self.peak_radius = session(path, threads), frames, peak_radius
+    def __init__(self, path: Path, frames: int, peak_radius: float):
+        self.session, self.frames, self.peak_radius = session(path), frames, peak_radius
 
     def __call__(self, stacks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         logits, offset = self.session.run(None, {"stacks": np.ascontiguousarray(stacks, np.uint8)})
@@ -58,8 +56,8 @@ class OnnxProposal(NumpyNet):
 class OnnxRefiner(NumpyNet):
     """crops (b, t, P, P, 3) uint8 -> prob (b,), xy (b, 2), code (b,) in 1..3 (see tracking.nets)."""
 
-    def __init__(self, path: Path, threads: int | None = None):
-        self.session = session(path, threads)
+    def __init__(self, path: Path):
+        self.session = session(path)
 
     def __call__(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         prob, xy, code = self.session.run(None, {"crops": np.ascontiguousarray(crops, np.uint8)})
@@ -87,7 +85,7 @@ def has_openvino() -> bool:
     return importlib.util.find_spec("openvino") is not None
 
 
-def load_onnx_bundle(folder: str | Path | None, threads: int | None = None, int8: bool = True) -> Bundle:
+def load_onnx_bundle(folder: str | Path | None, int8: bool = True) -> Bundle:
     """The stages of an exported folder as numpy nets, with its decoder parameters and settings. ``int8``: the
     faster refiner, run by OpenVINO where it is installed (:class:`OpenVinoRefiner`), else the folder's int8 copy
     where it has one; False: all float, by onnxruntime."""
@@ -97,18 +95,17 @@ def load_onnx_bundle(folder: str | Path | None, threads: int | None = None, int8
     if not (folder / MANIFEST).is_file():
         raise DataError(folder, f"no {MANIFEST}: not a folder written by python -m tracking.export")
     manifest = json.loads((folder / MANIFEST).read_text())
-    quantised = {name: file for name, file in manifest.get("int8", {}).items() if int8 and name in INT8}
-    files = {name: folder / quantised.get(name, f"{name}.onnx") for name in ("proposal", "refine")}
     part = manifest["proposal"]
     spec = StackSpec(**part["spec"])
-    proposal = ProposalStage(OnnxProposal(files["proposal"], spec.frames, part["peak_radius"], threads),
-                             spec, float(part["threshold"]), files["proposal"])
+    path = folder / "proposal.onnx"  # float always (an older export's proposal.int8.onnx is not used)
+    proposal = ProposalStage(OnnxProposal(path, spec.frames, part["peak_radius"]), spec, float(part["threshold"]), path)
     refine = None
     if manifest.get("refine"):
         if int8 and has_openvino():
-            files["refine"] = folder / "refine.onnx"
-            net = OpenVinoRefiner(files["refine"])
-        else:
-            net = OnnxRefiner(files["refine"], threads)
-        refine = RefineStage(net, CropSpec(**manifest["refine"]["spec"]), files["refine"])
+            path = folder / "refine.onnx"
+            net = OpenVinoRefiner(path)
+        else:  # the int8 copy where the export made one (not with --fp32)
+            path = folder / (manifest.get("int8", {}).get("refine", "refine.onnx") if int8 else "refine.onnx")
+            net = OnnxRefiner(path)
+        refine = RefineStage(net, CropSpec(**manifest["refine"]["spec"]), path)
     return Bundle(proposal, refine, DecodeParams(**manifest["decode"]), dict(manifest.get("settings", {})))

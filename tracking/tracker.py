@@ -14,7 +14,7 @@ import queue
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +25,7 @@ from evaluation.predictions import Track
 from tracking.candidates import Candidates, Refined, propose_clip, refine_clip
 from tracking.decode import DecodeParams, StreamingDecoder, decode_track
 from tracking.output import ClipOutput, frame_progress, track_confidence
-from tracking.nets import Bundle, ProposalStage, RefineStage
+from tracking.nets import Bundle, ProposalStage, RefineStage, proposal_net, refine_net
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,8 @@ class Tracker:
                  ensemble: bool = False, read_ahead: int = READ_AHEAD):
         context = refine.spec.context if refine is not None else 0
         assert chunk >= max(proposal.spec.frames, context), "chunk must hold a stack and the refiner's context"
+        proposal = replace(proposal, model=proposal_net(proposal.model, device))  # wrapped once, not per chunk
+        refine = replace(refine, model=refine_net(refine.model, device)) if refine is not None else None
         self.proposal, self.refine, self.decode = proposal, refine, decode
         self.top_k, self.min_score, self.chunk = top_k, min_score, chunk
         self.ensemble = ensemble  # the proposal's temporal ensemble (tracking.candidates.propose_stacks): ~3x its cost
