@@ -187,6 +187,11 @@ def _save_bundle(path: Path, bundle: dict) -> str:
     """Save with the content digest that reading checks, then record the file's sha256 in ``SHA256SUMS`` beside it."""
     # Checked as reading will check it, so a NaN calibration or diverged stage fails here, not at the next load.
     save_checkpoint(path, check_contents({**bundle, DIGEST: content_digest(bundle)}, path))
+    return record_sha256(path)
+
+
+def record_sha256(path: Path) -> str:
+    """Record the sha256 of the file ``path`` in ``SHA256SUMS`` beside it (replacing its line); returns it."""
     digest = sha256_of(path)
     sums = Path(path).parent / "SHA256SUMS"
     lines = [ln for ln in (sums.read_text().splitlines() if sums.exists() else []) if not ln.endswith(Path(path).name)]

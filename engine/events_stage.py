@@ -21,11 +21,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from data_prep.atomic import atomic_path
 from data_prep.clips import DataError, discover_clips
 from data_prep.event_windows import EventWindows
 from data_prep.events import EventTrack, augment, clip_event_track, has_events, read_event_folder
 from data_prep.paths import PROJECT_ROOT
+from engine.bundle import record_sha256
+from engine.checkpoint import save_checkpoint
 from engine.config import EventsConfig
 from engine.loop import StageParts
 from evaluation.events import event_scores
@@ -118,19 +119,11 @@ def model_args(model: EventNet) -> dict:
 def ship(checkpoint: Path, out: Path = DEFAULT_EVENTS) -> str:
     """Write the inference part of an events checkpoint to ``out`` (with its content digest) and record its sha256
     in ``SHA256SUMS`` beside it; returns the sha256."""
-    from tracking.weights import sha256_of  # noqa: PLC0415
-
     payload = load_checkpoint(checkpoint, "events")
     slim = {"stage": "events", "model_args": payload["model_args"], "model": payload["model"],
             "config": payload["config"], "metrics": {"best_threshold": payload["metrics"]["best_threshold"]}}
-    slim[DIGEST] = content_digest(slim)
-    with atomic_path(out) as tmp:
-        torch.save(slim, tmp)
-    digest = sha256_of(out)
-    sums = out.parent / "SHA256SUMS"
-    lines = [line for line in (sums.read_text().splitlines() if sums.exists() else []) if not line.endswith(out.name)]
-    sums.write_text("\n".join([*lines, f"{digest}  {out.name}"]) + "\n")
-    return digest
+    save_checkpoint(out, {**slim, DIGEST: content_digest(slim)})
+    return record_sha256(out)
 
 
 if __name__ == "__main__":  # the command line is cli/events_stage.py

@@ -104,14 +104,3 @@ def mask_to_positions(mask: np.ndarray, threshold: float) -> tuple[np.ndarray, n
     return present, np.where(present[:, None], xy, -1.0)
 
 
-def interpolate_gaps(present: np.ndarray, xy: np.ndarray, max_gap: int) -> tuple[np.ndarray, np.ndarray]:
-    """The assignment's ``postprocess_labels``: frames in a gap of at most ``max_gap`` between two detections get
-    the linear interpolation of the two. present (n,), xy (n, 2) -> filled copies."""
-    present, xy = present.copy(), xy.copy()
-    found = np.flatnonzero(present)
-    for a, b in zip(found[:-1], found[1:]):
-        if 1 < b - a <= max_gap + 1:
-            weight = (np.arange(a + 1, b) - a)[:, None] / (b - a)
-            xy[a + 1:b] = xy[a] * (1 - weight) + xy[b] * weight
-            present[a + 1:b] = True
-    return present, xy

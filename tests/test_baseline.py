@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import torch
 
+from data_prep.tracks import interpolate_gaps
 from model.baseline_unet import (
     BaselineUNet,
     gaussian_masks,
-    interpolate_gaps,
     iou_loss,
     mask_to_positions,
 )

@@ -16,12 +16,13 @@ import numpy as np
 import torch
 
 from data_prep.clips import Clip, scale_points
+from data_prep.tracks import interpolate_gaps
 from data_prep.video import resize_frame
 from evaluation.predictions import Track
-from model.baseline_unet import BaselineUNet, build_baseline, interpolate_gaps, mask_to_positions
+from model.baseline_unet import BaselineUNet, build_baseline, mask_to_positions
 from model.checkpoint import load_checkpoint, resolve_device
-from tracking.torch_nets import frames_to_tensor
 from tracking.output import ClipOutput, frame_progress
+from tracking.torch_nets import frames_to_tensor
 
 
 class BaselineTracker:

@@ -28,7 +28,8 @@ from data_prep.atomic import atomic_path
 from data_prep.clips import DataError
 from data_prep.events import EVENT_NAMES, NET_FPS, EventTrack, net_input, resample
 from data_prep.paths import PROJECT_ROOT
-from data_prep.tracks import read_track_file
+from data_prep.tracks import interpolate_gaps, read_track_file
+from evaluation.events import tolerance_frames
 
 if TYPE_CHECKING:
     from model.events import EventNet
@@ -106,7 +107,7 @@ def pick_events(prob: np.ndarray, threshold: float, fps: float = NET_FPS) -> np.
     bounce) peaks above ``threshold``, the strongest first, none closer than :data:`NMS_AT_30` frames at 30 fps to a
     kept one; each of the kind that is likelier there."""
     event = prob[:, 1] + prob[:, 2]
-    radius = max(1, int(round(NMS_AT_30 * fps / NET_FPS)))
+    radius = tolerance_frames(fps, NMS_AT_30)
     out = np.zeros(len(prob), np.int64)
     kept: list[int] = []
     for frame in np.argsort(-event, kind="stable"):
@@ -124,7 +125,7 @@ def classical_events(track: EventTrack, turn_cos: float = 0.5, gap: int = 4) -> 
     turns from down to up without speeding up; any other turn is a hit. Gaps up to ``gap`` frames are bridged
     straight first."""
     xy, present = resample(track.xy, track.present, track.fps, NET_FPS)
-    xy, present = _bridge(xy, present, gap)
+    present, xy = interpolate_gaps(present, xy, gap)
     n = len(present)
     strength = np.zeros(n)
     kind = np.zeros(n, np.int64)
@@ -151,17 +152,6 @@ def classical_events(track: EventTrack, turn_cos: float = 0.5, gap: int = 4) -> 
     for frame in np.flatnonzero(picked):
         out[min(len(track) - 1, int(round(frame * track.fps / NET_FPS)))] = picked[frame]
     return out
-
-
-def _bridge(xy: np.ndarray, present: np.ndarray, gap: int) -> tuple[np.ndarray, np.ndarray]:
-    xy, present = xy.copy(), present.copy()
-    seen = np.flatnonzero(present)
-    for a, b in zip(seen[:-1], seen[1:]):
-        if 1 < b - a <= gap + 1:
-            w = np.linspace(0, 1, b - a + 1)[1:-1, None]
-            xy[a + 1:b] = (1 - w) * xy[a] + w * xy[b]
-            present[a + 1:b] = True
-    return xy, present
 
 
 # ----------------------------------------------------------------------------------------------------- csv files
