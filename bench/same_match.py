@@ -77,9 +77,10 @@ def main() -> None:
                  str(DEFAULT_BUNDLE), "--with-embedded-val", "--max-minutes", str(args.max_minutes), "--out", str(run),
                  "--wandb", "off", "--proposal-flags", args.proposal_flags, "--refine-flags", args.refine_flags])
     test = discover_clips(root, [3])
-    rows = {"shipped": score(None, test), **{name: score(run / f"{name}.pt", test)
-                                             for name in ("starting", "fine_tuned", "tracker")}}
+    rows = {"shipped": score(None, test),
+            **{name: score(run / f"{name}.pt", test) for name in ("starting", "fine_tuned")}}
     guard = read_payload(run / "tracker.pt", "tracker")["provenance"]["init_guard"]
+    rows["tracker"] = rows[guard["kept"].replace("-", "_")]  # tracker.pt is that bundle, its provenance aside
     print(f"\ngame {args.game}: clip {args.train_clip} trains ({args.train_share:.0%}) and validates; test clips "
           f"{', '.join(str(clip.path) for clip in test)}; {args.max_minutes:g} min budget")
     print(f"{'weights':<12s} {'SiBaTrAcc':>9s} {'P@10':>6s} {'R@10':>6s} {'F1@10':>6s}")

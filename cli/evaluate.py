@@ -10,7 +10,7 @@ from functools import partial
 from pathlib import Path
 
 from cli.args import EvaluationOptions, parse_args
-from data_prep.atomic import naming
+from data_prep.atomic import naming, write_text_atomic
 from data_prep.clips import Clip, DataError, clip_problems, discover_clips
 from data_prep.embedded import EMBEDDED, ensure_embedded
 from engine.config import git_commit
@@ -117,14 +117,13 @@ def score_events(clips: list[Clip], tracks: list[Track], report: Path) -> dict:
     from evaluation.events import event_scores
     from tracking.events import EventDetector
 
-    labelled = [(clip, track) for clip, track in zip(clips, tracks)
-                if clip.labels is not None and has_events(clip_event_track(clip))]
+    truths = [(clip, track, clip_event_track(clip)) for clip, track in zip(clips, tracks) if clip.labels is not None]
+    labelled = [(clip, track, truth) for clip, track, truth in truths if has_events(truth)]
     detector = EventDetector.shipped() if labelled else None
     if detector is None:
         return {}
     pairs = []
-    for clip, track in labelled:
-        truth = clip_event_track(clip)
+    for clip, track, truth in labelled:
         found = detector.detect(EventTrack(clip.name, clip.game, track.xy, track.codes > 0, truth.events, clip.size))
         pairs.append((truth.events, found))
     figures = event_scores(pairs)  # clip folders carry no frame rate: 30 fps, as the assignment's data
@@ -135,7 +134,7 @@ def score_events(clips: list[Clip], tracks: list[Track], report: Path) -> dict:
     if report.is_file():
         data = json.loads(report.read_text())
         data["events"] = figures
-        report.write_text(json.dumps(data, indent=1))
+        write_text_atomic(report, json.dumps(data, indent=1))
     return figures
 
 
