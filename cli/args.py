@@ -52,15 +52,15 @@ def parse_args(argv=None, description: str | None = None) -> EvaluationOptions:
     what.add_argument("--weights", help="tracker weights: a file, a Google Drive id/URL; default: shipped weights")
     what.add_argument("--sha256", help="the sha256 the --weights file must have (checked before loading)")
     what.add_argument("--ensemble", action="store_true", help="the proposal's temporal ensemble (see track.py)")
-    what.add_argument("--runtime", choices=("torch", "onnx"), default="onnx", help="run the networks with "
-                      "onnxruntime (default; same tracks, faster) or PyTorch (see track.py)")
+    what.add_argument("--runtime", choices=("torch", "onnx"), default=EvaluationOptions.runtime,
+                      help="run the networks with onnxruntime (default; same tracks, faster) or PyTorch (see track.py)")
     out = parser.add_argument_group("output")
     out.add_argument("--out", type=Path, help="output folder; default runs/exp_N")
     out.add_argument("--visualize", action="store_true", help="write overlay and probability mp4 per clip")
-    out.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE_PX,
+    out.add_argument("--tolerance", type=float, default=EvaluationOptions.tolerance,
                      help="pixel tolerance of precision/recall/F1 and the failure breakdown (full resolution); "
                      "the figures at TrackNet's 10 px are printed too")
-    out.add_argument("--wandb", choices=("offline", "online", "off"), default="offline",
+    out.add_argument("--wandb", choices=("offline", "online", "off"), default=EvaluationOptions.wandb,
                      help="W&B mode: offline (default; online when WANDB_API_KEY is set), online, or off")
     args = EvaluationOptions(**vars(parser.parse_args(argv)))
     check(args)

@@ -68,11 +68,12 @@ LEADS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25)
 
 def decode_score(outputs: list[ClipOutput], clips: list[Clip], params: DecodeParams) -> float:
     """SiBaTrAcc of decoding precomputed refiner outputs with ``params``."""
-    return _score(clips, [decode_track(out.refined.xy, out.refined.prob, out.refined.code, params,
+    return tracks_sibatracc(clips, [decode_track(out.refined.xy, out.refined.prob, out.refined.code, params,
                                        out.candidates.score, clip.size) for out, clip in zip(outputs, clips)])
 
 
-def _score(clips: list[Clip], tracks: list[Track]) -> float:
+def tracks_sibatracc(clips: list[Clip], tracks: list[Track]) -> float:
+    """SiBaTrAcc (the mean over clips, as evaluate.py) of ``tracks`` against the labels of ``clips``."""
     return _report(clips, tracks).sibatracc
 
 

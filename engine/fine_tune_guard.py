@@ -14,8 +14,7 @@ import logging
 from pathlib import Path
 
 from data_prep.clips import Clip
-from engine.bundle import bundle_tracker, rewrite_bundle
-from evaluation.metrics import Report, score_clip
+from engine.bundle import bundle_tracker, rewrite_bundle, tracks_sibatracc
 from model.checkpoint import read_payload
 from tracking.decode import DecodeParams
 from tracking.tracker import Tracker
@@ -26,11 +25,7 @@ log = logging.getLogger(__name__)
 def validation_score(weights: Path, clips: list[Clip], device: str = "auto") -> float:
     """SiBaTrAcc of the tracker bundle ``weights`` on labelled ``clips`` (the mean over clips, as evaluate.py)."""
     tracker = Tracker.load(weights, device=device)
-    report = Report()
-    for clip in clips:
-        track = tracker.track_clip(clip)
-        report.clips.append(score_clip(clip.name, clip.labels.codes, clip.labels.xy, track.codes, track.xy))
-    return report.sibatracc
+    return tracks_sibatracc(clips, [tracker.track_clip(clip) for clip in clips])
 
 
 def bundle_the_better(out: Path, start: Path, proposal: Path, refine: Path, calibration: dict,
